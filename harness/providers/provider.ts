@@ -1,0 +1,75 @@
+// The one interface every backend implements. A reader finds a backend's whole story in its own file.
+import type { Accel, EmittedEvent, VmStatus } from '../events.js';
+import type { VmConfig } from '../scenario/schema.js';
+
+/** What `probe()` found: whether the backend can work here, and if not why and how to fix it. */
+export interface ProbeResult {
+  provider: string;
+  available: boolean;
+  /** One sentence: why not (or what was found). */
+  reason: string;
+  /** The exact command that installs or starts what is missing. */
+  fix?: string;
+  details?: Record<string, string>;
+}
+
+/** A bootable image as the builders hand it to providers. */
+export interface BuiltImage {
+  /** iso: boot from a CD; disk: a base disk image to overlay (cloud images), optionally with a seed ISO. */
+  kind: 'iso' | 'disk';
+  path: string;
+  /** NoCloud seed ISO to attach beside a disk image. */
+  seedIso?: string;
+  /** The guest's SSH host public key line ("ssh-ed25519 AAAA..."), pinned during the handshake. */
+  hostPublicKey?: string;
+  /** The user the harness logs in as. */
+  user: string;
+  builder: string;
+  cacheKey: string;
+}
+
+/** Everything a provider needs to start one machine. */
+export interface MachineSpec {
+  name: string;
+  config: VmConfig;
+  image: BuiltImage;
+  /** The VM's state directory (vms/<name>). */
+  dir: string;
+  vmsDir: string;
+  runId?: string;
+  emit: (e: EmittedEvent) => void;
+  signal?: AbortSignal;
+}
+
+/** A machine whose process is up (not necessarily SSH-ready). */
+export interface StartedMachine {
+  name: string;
+  provider: string;
+  sshHost: string;
+  sshPort: number;
+  /** Extra forwards, guest port -> host port on 127.0.0.1. */
+  forwards: Record<number, number>;
+  accel: Accel;
+  consoleLog: string;
+  dir: string;
+  pid?: number;
+  /** Resolves false once the machine's process is gone; lets waits fail fast with "VM exited". */
+  isAlive(): Promise<boolean>;
+}
+
+export interface CleanOptions {
+  preserveDisk?: boolean;
+}
+
+export interface Provider {
+  readonly name: string;
+  probe(): Promise<ProbeResult>;
+  /** Boots the machine; returns once its process runs (readiness is checked by the caller). */
+  start(spec: MachineSpec): Promise<StartedMachine>;
+  /** Status by the pidfile rule; `sshAnswers` decides Starting vs Running. Never takes the lock. */
+  status(name: string, vmsDir: string): Promise<VmStatus>;
+  /** Reattaches to a machine started earlier (e.g. `harness vm ssh` on a kept VM). */
+  attach(name: string, vmsDir: string): Promise<StartedMachine | undefined>;
+  stop(name: string, vmsDir: string): Promise<void>;
+  clean(name: string, vmsDir: string, options?: CleanOptions): Promise<void>;
+}
