@@ -56,7 +56,12 @@ const cloudInitImage = z.strictObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits').optional(),
   user: z.string().default('root'),
 });
-const isoImage = z.strictObject({ iso: z.string().min(1) });
+const isoImage = z.strictObject({
+  iso: z.string().min(1),
+  /** The guest's SSH host public key, to pin it; without it the harness refuses to connect (no blind trust). */
+  hostKey: publicKeySchema.optional(),
+  user: z.string().default('root'),
+});
 export const imageSchema = z.union([tinyImage, nixosImage, cloudInitImage, isoImage]);
 
 export const vmSchema = z.strictObject({

@@ -1,0 +1,33 @@
+// Where a step runs: an SSH session into a VM, a container's exec, or (later) the Kubernetes API.
+// Success and failure results have the same shape, so callers never branch on type to read a field.
+
+export interface ExecOptions {
+  /** Kill the command after this long; the result then has timedOut=true. Default 60 s. */
+  timeoutMs?: number;
+  /** Keep at most this many bytes of each stream (the tail is kept); default 1 MiB. */
+  maxOutputBytes?: number;
+  env?: Record<string, string>;
+  stdin?: string;
+}
+
+export interface ExecResult {
+  command: string;
+  /** null when the command was killed or the connection dropped. */
+  exitCode: number | null;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  timedOut: boolean;
+  /** Bytes dropped from each stream by the output cap (0 = nothing dropped). */
+  droppedBytes: { stdout: number; stderr: number };
+}
+
+export interface Target {
+  readonly name: string;
+  readonly kind: 'ssh' | 'container' | 'kube';
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  copyTo(localPath: string, remotePath: string): Promise<void>;
+  copyFrom(remotePath: string, localPath: string): Promise<void>;
+  close(): Promise<void>;
+}
