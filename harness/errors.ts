@@ -102,6 +102,55 @@ export class CommandTimeout extends HarnessError {
   }
 }
 
+/** The SSH server presented a host key other than the pinned one, or none was pinned (exit 3). Never retried. */
+export class HostKeyMismatch extends HarnessError {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    /** SHA256:... of the pinned key; undefined when nothing was pinned. */
+    readonly expected: string | undefined,
+    /** SHA256:... of the key the server presented; undefined when we refused before connecting. */
+    readonly presented: string | undefined,
+  ) {
+    super(
+      expected === undefined
+        ? `refusing to connect to ${host}:${port}: no pinned host key was given (the harness never trusts a host key blindly)`
+        : `host key mismatch for ${host}:${port}: expected ${expected}, the server presented ${presented ?? 'no key'}`,
+    );
+  }
+}
+
+/** An SSH connection could not be set up (exit 3). `stage` tells readiness loops whether waiting longer can help. */
+export class SshConnectFailed extends HarnessError {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    /** tcp: socket refused/reset; handshake: banner or key exchange did not finish; auth: our key was refused. */
+    readonly stage: 'tcp' | 'handshake' | 'auth',
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`SSH to ${host}:${port} failed during ${stage}: ${detail}`, options);
+  }
+}
+
+/** The SSH connection to a machine dropped (VM died, network gone, keepalive timed out) (exit 3). */
+export class SshConnectionLost extends HarnessError {
+  constructor(
+    readonly target: string,
+    readonly detail: string,
+    /** What the VM's isAlive probe said when the loss was noticed; undefined when there is no probe. */
+    readonly vmAlive?: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `SSH connection to ${target} was lost: ${detail}` +
+        (vmAlive === false ? ' (the VM process is gone)' : vmAlive === true ? ' (the VM process is still running)' : ''),
+      options,
+    );
+  }
+}
+
 function indent(s: string): string {
   return s
     .split('\n')

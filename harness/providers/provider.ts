@@ -1,5 +1,5 @@
 // The one interface every backend implements. A reader finds a backend's whole story in its own file.
-import type { Accel, EmittedEvent, VmStatus } from '../events.js';
+import type { Accel, EmittedEvent, TeardownPolicy, VmStatus } from '../events.js';
 import type { VmConfig } from '../scenario/schema.js';
 
 /** What `probe()` found: whether the backend can work here, and if not why and how to fix it. */
@@ -26,6 +26,8 @@ export interface BuiltImage {
   user: string;
   builder: string;
   cacheKey: string;
+  /** True when the cache already held this image (nothing was built). */
+  reused?: boolean;
 }
 
 /** Everything a provider needs to start one machine. */
@@ -37,6 +39,8 @@ export interface MachineSpec {
   dir: string;
   vmsDir: string;
   runId?: string;
+  /** Recorded in vm.json so crash recovery reaps by the run's policy (keep is never reaped). */
+  teardown?: TeardownPolicy;
   emit: (e: EmittedEvent) => void;
   signal?: AbortSignal;
 }

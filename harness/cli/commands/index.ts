@@ -1,4 +1,9 @@
 // Every CLI command, in the order `harness --help` lists them. Add one import and one entry per command.
 import type { CliCommand } from '../command.js';
+import { dbCommand } from './db.js';
+import { runCommand } from './run.js';
+import { vmCommand } from './vm.js';
+import { doctorCommand } from './doctor.js';
+import { runsCommand } from './runs.js';
 
-export const commands: CliCommand[] = [];
+export const commands: CliCommand[] = [runCommand, vmCommand, doctorCommand, runsCommand, dbCommand];

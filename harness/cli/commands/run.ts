@@ -1,0 +1,84 @@
+// `harness run FILE`: load, validate, boot, run steps, tear down by policy. Exit 0/1/2/3 (and 130/143 on signals).
+import { randomUUID } from 'node:crypto';
+import type { CliCommand } from '../command.js';
+import { UsageError } from '../command.js';
+import { parse, durationFlag } from '../args.js';
+import { EventBus, type TeardownPolicy } from '../../events.js';
+import { harnessPaths } from '../../paths.js';
+import { loadScenarioFile } from '../../scenario/load.js';
+import { makePlan } from '../../plan.js';
+import { runPlan } from '../../run.js';
+import { attachReporters } from '../reporting.js';
+import { forceCleanup } from '../../force-cleanup.js';
+import { reapOrphans } from '../../reap.js';
+
+export const runCommand: CliCommand = {
+  name: 'run',
+  summary: 'run a scenario file: boot its machines, run its steps, tear down by policy',
+  usage: `usage: harness run FILE [options]
+  --keep                 leave the VMs running afterwards (prints how to ssh in)
+  --keep-on-failure      keep the VMs only if a step fails
+  --preserve-disk        remove everything but each VM's disk
+  --accel auto|kvm|tcg   override every VM's acceleration
+  --reporter LIST        e.g. terminal,junit:out.xml,html:report.html,json:run.json
+  --json                 print the run report as JSON on stdout (terminal output goes to stderr)
+  --db FILE              record into this SQLite file (default vms/harness.db, or $HARNESS_DB)
+  --wait-lock DURATION   wait this long for a VM lock another run holds (default: refuse at once)
+  --name-prefix P        prefix VM names (run the same scenario twice side by side)
+exit codes: 0 all steps passed, 1 a step failed, 2 invalid input, 3 infrastructure failure, 130/143 interrupted`,
+  async run(args, io) {
+    const { values, positionals } = parse(args, {
+      keep: { type: 'boolean' },
+      'keep-on-failure': { type: 'boolean' },
+      'preserve-disk': { type: 'boolean' },
+      accel: { type: 'string' },
+      reporter: { type: 'string' },
+      json: { type: 'boolean' },
+      db: { type: 'string' },
+      'wait-lock': { type: 'string' },
+      'name-prefix': { type: 'string' },
+    });
+    if (positionals.length !== 1) throw new UsageError('expected exactly one scenario FILE');
+    const flags = [values.keep && 'keep', values['keep-on-failure'] && 'keep-on-failure', values['preserve-disk'] && 'preserve-disk'].filter(Boolean) as TeardownPolicy[];
+    if (flags.length > 1) throw new UsageError(`--${flags.join(' and --')} contradict each other: pick one`);
+    if (values.accel && !['auto', 'kvm', 'tcg'].includes(values.accel)) throw new UsageError(`--accel: expected auto, kvm or tcg, got "${values.accel}"`);
+    const lockWaitMs = durationFlag('wait-lock', values['wait-lock']);
+
+    // Validation first: invalid input exits 2 before anything is created on disk.
+    const loaded = await loadScenarioFile(positionals[0]!);
+    const paths = harnessPaths({ ...io.env, ...(values.db ? { HARNESS_DB: values.db } : {}) }, io.cwd);
+    const plan = makePlan(loaded, {
+      teardown: flags[0],
+      accel: values.accel as 'auto' | 'kvm' | 'tcg' | undefined,
+      lockWaitMs,
+      namePrefix: values['name-prefix'],
+    });
+
+    await reapOrphans(paths, (m) => io.err(`harness: ${m}\n`));
+    const bus = new EventBus(randomUUID());
+    const reporting = await attachReporters(bus, { spec: values.reporter, json: values.json ?? false, io, paths, plan });
+
+    const ac = new AbortController();
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      signals++;
+      if (signals === 1) {
+        io.err(`\nharness: ${sig}: tearing down by policy (${plan.teardown}); press Ctrl-C again to force immediate cleanup\n`);
+        ac.abort(new Error(sig));
+      } else {
+        io.err(`\nharness: ${sig} again: killing the machines now\n`);
+        void forceCleanup(plan, paths).finally(() => process.exit(sig === 'SIGTERM' ? 143 : 130));
+      }
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const outcome = await runPlan(plan, { bus, paths, signal: ac.signal, options: { reporter: values.reporter, accel: values.accel } });
+      await reporting.close(outcome);
+      return outcome.exitCode;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  },
+};

@@ -1,0 +1,197 @@
+// Starts a scenario's container through testcontainers and hands back a RunningContainer: its host ports on
+// 127.0.0.1, its log, a Target for steps, and an idempotent stop(). Every failure path removes what it started.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { StartedTestContainer } from 'testcontainers';
+import type { EmittedEvent } from '../events.js';
+import { HarnessError } from '../errors.js';
+import { harnessPaths, vmFiles } from '../paths.js';
+import type { ContainerConfig } from '../scenario/schema.js';
+import type { Target } from '../targets/target.js';
+import { ContainerTarget } from '../targets/container-target.js';
+import { ContainerLog } from './container-log.js';
+import { dockerClient, dockerode, LOOPBACK } from './docker-client.js';
+import { ContainerImageError, ContainerNotReady } from './errors.js';
+import { harnessLabels } from './labels.js';
+import { BASE_REPO, buildImage, ensureBaseImage, imageExists } from './local-image.js';
+import { LoopbackContainer } from './loopback-container.js';
+import { reapOrphanContainers } from './reaper.js';
+import { toWaitStrategy } from './wait.js';
+
+export interface StartContainerOptions {
+  /** The scenario's name for it (`containers.<name>`). */
+  name: string;
+  config: ContainerConfig;
+  runId: string;
+  emit?: (e: EmittedEvent) => void;
+  /** Its state dir (log file, container.json); default vms/<name>. */
+  dir?: string;
+  /** What `build.context` is relative to (the scenario file's folder); default the current directory. */
+  baseDir?: string;
+  /** Where image-build locks live; default the harness cache. */
+  cacheDir?: string;
+}
+
+export interface PortMapping {
+  container: number;
+  host: number;
+}
+
+/** A container that is up and ready. `stop()` removes it; afterwards only the fields remain. */
+export interface RunningContainer extends AsyncDisposable {
+  readonly name: string;
+  readonly id: string;
+  readonly image: string;
+  /** Always 127.0.0.1: ports are published there only. A VM under qemu user networking reaches it as 10.0.2.2. */
+  readonly host: string;
+  readonly ports: PortMapping[];
+  readonly logFile: string;
+  /** The host port published for `containerPort`; throws if that port was not in `ports:`. */
+  hostPort(containerPort: number): number;
+  /** `http://127.0.0.1:<hostPort><path>`. */
+  url(containerPort: number, path?: string): string;
+  logTail(lines?: number): string[];
+  /** A Target running steps through the container's exec. */
+  target(): Target;
+  stop(): Promise<void>;
+}
+
+/** Builds or finds the image, starts the container, waits until ready. */
+export async function startContainer(opts: StartContainerOptions): Promise<RunningContainer> {
+  const { name, config, runId } = opts;
+  const emit = opts.emit ?? (() => undefined);
+  const dir = opts.dir ?? vmFiles(harnessPaths().vms, name).dir;
+  await mkdir(dir, { recursive: true });
+  await dockerClient();
+  const reaped = await reapOrphanContainers();
+  if (reaped.length) emit({ type: 'log', level: 'info', message: `removed ${reaped.length} orphaned container(s): ${reaped.map((r) => `${r.name ?? '?'} (pid ${r.pid})`).join(', ')}` });
+
+  const image = await resolveImage(opts, emit);
+  const logFile = join(dir, `${name}.log`);
+  await rm(logFile, { force: true });
+  const log = new ContainerLog(name, logFile, emit);
+  const builder = new LoopbackContainer(image)
+    .withLabels(harnessLabels(runId, name))
+    .withExposedPorts(...config.ports)
+    .withEnvironment(config.env)
+    .withStartupTimeout(config.startupTimeout)
+    .withLogConsumer((stream) => log.attach(stream));
+  if (config.command) builder.withCommand(config.command);
+  const wait = toWaitStrategy(config.wait, config.ports);
+  if (wait) builder.withWaitStrategy(wait);
+
+  emit({ type: 'container.state', name, image, status: 'starting', ports: [] });
+  let started: StartedTestContainer;
+  try {
+    started = await builder.start();
+  } catch (e) {
+    const id = builder.createdId;
+    if (id) await forceRemove(id);
+    log.finish();
+    await log.closed;
+    emit({ type: 'container.state', name, image, id, status: 'removed', ports: [] });
+    emit({ type: 'artifact', vm: name, kind: 'container-log', path: logFile });
+    if (e instanceof HarnessError) throw e;
+    throw new ContainerNotReady(name, config.startupTimeout, log.lastLines(), (e as Error).message, { cause: e });
+  }
+  const ports = config.ports.map((p) => ({ container: p, host: started.getMappedPort(p) }));
+  await writeFile(join(dir, 'container.json'), JSON.stringify({ name, id: started.getId(), image, runId, host: LOOPBACK, ports }, null, 2));
+  emit({ type: 'container.state', name, image, id: started.getId(), status: 'running', ports });
+  return new StartedHarnessContainer(name, image, started, ports, log, dir, emit);
+}
+
+class StartedHarnessContainer implements RunningContainer {
+  readonly host = LOOPBACK;
+  readonly id: string;
+  private stopping?: Promise<void>;
+
+  constructor(
+    readonly name: string,
+    readonly image: string,
+    private readonly started: StartedTestContainer,
+    readonly ports: PortMapping[],
+    private readonly log: ContainerLog,
+    private readonly dir: string,
+    private readonly emit: (e: EmittedEvent) => void,
+  ) {
+    this.id = started.getId();
+  }
+
+  get logFile(): string {
+    return this.log.path;
+  }
+
+  hostPort(containerPort: number): number {
+    const m = this.ports.find((p) => p.container === containerPort);
+    if (!m) throw new HarnessError(`container ${this.name}: expected a published port ${containerPort}, found ${this.ports.map((p) => p.container).join(', ') || 'none'} (add it to ports:)`);
+    return m.host;
+  }
+
+  url(containerPort: number, path = '/'): string {
+    return `http://${this.host}:${this.hostPort(containerPort)}${path.startsWith('/') ? path : `/${path}`}`;
+  }
+
+  logTail(lines = 30): string[] {
+    return this.log.lastLines(lines);
+  }
+
+  target(): Target {
+    return new ContainerTarget(this.name, this.started);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  private async doStop(): Promise<void> {
+    this.emit({ type: 'container.state', name: this.name, image: this.image, id: this.id, status: 'stopping', ports: this.ports });
+    try {
+      await this.started.stop({ timeout: 1_000, remove: true });
+    } catch {
+      await forceRemove(this.id);
+    }
+    // The followed log stream ends with the container; don't hang on it if the engine never closes it.
+    await Promise.race([this.log.closed, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    this.log.finish();
+    await rm(join(this.dir, 'container.json'), { force: true });
+    this.emit({ type: 'container.state', name: this.name, image: this.image, id: this.id, status: 'removed', ports: [] });
+    this.emit({ type: 'artifact', vm: this.name, kind: 'container-log', path: this.log.path });
+  }
+}
+
+/** The image tag to run: built from `build:`, the busybox base (built on demand), or one already in the engine. */
+async function resolveImage(opts: StartContainerOptions, emit: (e: EmittedEvent) => void): Promise<string> {
+  const { name, config } = opts;
+  const wantsBase = config.image === BASE_REPO || config.image?.startsWith(`${BASE_REPO}:`);
+  if (config.build || wantsBase) {
+    const builder = config.build ? 'docker-build' : 'busybox-import';
+    emit({ type: 'image.started', vm: name, builder });
+    const built = config.build
+      ? await buildImage({ context: resolve(opts.baseDir ?? '.', config.build.context), dockerfile: config.build.dockerfile, cacheDir: opts.cacheDir })
+      : await ensureBaseImage({ cacheDir: opts.cacheDir });
+    const cacheKey = built.tag.slice(built.tag.lastIndexOf(':') + 1);
+    emit({ type: 'image.finished', vm: name, builder, path: built.tag, cacheKey, reused: built.reused, durationMs: built.durationMs });
+    if (config.build || config.image === BASE_REPO || config.image === `${BASE_REPO}:latest`) return built.tag;
+    if (config.image !== built.tag) throw new ContainerImageError(config.image!, `expected the current busybox base ${built.tag}; write image: ${BASE_REPO} to follow it`);
+    return built.tag;
+  }
+  const image = config.image!;
+  if (!(await imageExists(image))) {
+    throw new ContainerImageError(image, 'it is not in the local engine and no registry is reachable; build it with `build:` (FROM harness/busybox) or load it with docker load/import');
+  }
+  return image;
+}
+
+async function forceRemove(id: string): Promise<void> {
+  try {
+    await (await dockerode()).getContainer(id).remove({ force: true, v: true });
+  } catch (e) {
+    const code = (e as { statusCode?: number }).statusCode;
+    if (code !== 404 && code !== 409) throw e;
+  }
+}

@@ -1,0 +1,85 @@
+// Host port allocation that two harness processes started at the same moment can't collide on.
+// A machine-wide reservation directory (one file per port, holding the owner pid) is changed only under one
+// lock; a port is handed out only when no live reservation names it AND tcp-port-used finds it free on
+// 127.0.0.1. The bind itself can still lose to a foreign process: callers retry with a fresh port on a clash.
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tcpPortUsed from 'tcp-port-used';
+import { withFileLock, pidAlive } from './lock.js';
+
+export interface PortReservation {
+  port: number;
+  pid: number;
+  owner: string;
+}
+
+export interface AllocateOptions {
+  owner: string;
+  /** Inclusive range to pick from. */
+  range?: [number, number];
+  /** Ports to try first (e.g. the port a preserved VM used last time). */
+  preferred?: number[];
+  dir?: string;
+}
+
+export const DEFAULT_PORT_RANGE: [number, number] = [20000, 29999];
+
+export function reservationDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.HARNESS_PORTS_DIR ?? join(tmpdir(), 'harness-ports');
+}
+
+/** Reserves `count` free ports on 127.0.0.1 for `owner` (pid = this process until handed over). */
+export async function allocatePorts(count: number, opts: AllocateOptions): Promise<number[]> {
+  const dir = opts.dir ?? reservationDir();
+  const [lo, hi] = opts.range ?? DEFAULT_PORT_RANGE;
+  return withFileLock(dir, 'alloc', async () => {
+    const taken = new Set((await liveReservations(dir)).map((r) => r.port));
+    const picked: number[] = [];
+    const candidates = [...(opts.preferred ?? []), ...randomOrder(lo, hi)];
+    for (const port of candidates) {
+      if (picked.length === count) break;
+      if (taken.has(port) || picked.includes(port)) continue;
+      if (await tcpPortUsed.check(port, '127.0.0.1')) continue;
+      await writeFile(join(dir, `${port}.json`), JSON.stringify({ port, pid: process.pid, owner: opts.owner }));
+      picked.push(port);
+    }
+    if (picked.length < count) throw new Error(`no free port on 127.0.0.1 in ${lo}-${hi}`);
+    return picked;
+  }, 30_000);
+}
+
+/** Hands a reservation to the process that now holds the port (e.g. qemu), so it outlives this process. */
+export async function transferPorts(ports: number[], pid: number, owner: string, dir = reservationDir()): Promise<void> {
+  await Promise.all(ports.map((port) => writeFile(join(dir, `${port}.json`), JSON.stringify({ port, pid, owner }))));
+}
+
+export async function releasePorts(ports: number[], dir = reservationDir()): Promise<void> {
+  await Promise.all(ports.map((p) => rm(join(dir, `${p}.json`), { force: true })));
+}
+
+/** Reservations whose owner still runs; dead ones are removed on the way. */
+export async function liveReservations(dir = reservationDir()): Promise<PortReservation[]> {
+  await mkdir(dir, { recursive: true });
+  const out: PortReservation[] = [];
+  for (const f of await readdir(dir)) {
+    if (!/^\d+\.json$/.test(f)) continue;
+    try {
+      const r = JSON.parse(await readFile(join(dir, f), 'utf8')) as PortReservation;
+      if (pidAlive(r.pid)) out.push(r);
+      else await rm(join(dir, f), { force: true });
+    } catch {
+      await rm(join(dir, f), { force: true });
+    }
+  }
+  return out;
+}
+
+function randomOrder(lo: number, hi: number): number[] {
+  const all = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  return all;
+}

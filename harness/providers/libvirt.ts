@@ -1,0 +1,372 @@
+// The libvirt provider: VMs as libvirt domains, driven through `virsh -c URI` (no Node binding). The domain
+// XML, the virsh wrapper, the state mapping, snapshots and reaping live in ./libvirt/; this file is the lifecycle.
+// Persistent domains (define + start): `stop` leaves the domain defined (status Stopped), `clean` undefines it.
+// The caller holds the per-VM lock around start/stop/clean; nothing here takes it.
+import { access, chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, homedir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { HarnessError, ProviderUnavailable } from '../errors.js';
+import type { Accel, VmStatus } from '../events.js';
+import { vmFiles } from '../paths.js';
+import { allocatePorts, releasePorts, transferPorts } from '../ports.js';
+import { realClock, retryUntil, RetryTimeout, type Clock } from '../retry.js';
+import { decideAccel, type AccelDecision } from './kvm-probe.js';
+import type { CleanOptions, MachineSpec, ProbeResult, Provider, StartedMachine } from './provider.js';
+import { sshBanner } from './ssh-probe.js';
+import { buildDomainXml, type Forward, type HarnessMetadata } from './libvirt/domain-xml.js';
+import { readForwards } from './libvirt/domain-read.js';
+import { collectInventory, type DomainInventory } from './libvirt/inventory.js';
+import { domainName, macFor } from './libvirt/naming.js';
+import { listHarnessDomains, reapOrphanDomains, readDomainMetadata, undefineDomain, writeDomainMetadata, type HarnessDomain } from './libvirt/reap.js';
+import * as snap from './libvirt/snapshots.js';
+import { isActive, mapDomState, parseDomState, type ParsedDomState } from './libvirt/state.js';
+import { assertQemuCanReach, createBlank, createOverlay, systemQemuUser, type QemuUser } from './libvirt/storage.js';
+import { DEFAULT_LIBVIRT_URI, parseLibvirtUri, type LibvirtUri } from './libvirt/uri.js';
+import { Virsh, VirshFailed } from './libvirt/virsh.js';
+import { readVmRecord, writeVmRecord, type LibvirtVmRecord } from './libvirt/vm-record.js';
+
+export interface LibvirtProviderOptions {
+  /** Default connection; a VM's `libvirt.uri` overrides it. Default qemu:///system. */
+  uri?: string;
+  virshBinary?: string;
+  /** Resolves `accel: auto|kvm|tcg` (default: harness/providers/kvm-probe.ts decideAccel). */
+  decideAccel?: (requested: 'auto' | 'kvm' | 'tcg') => Promise<AccelDecision>;
+  /** Whether SSH answers on 127.0.0.1:port (Starting vs Running). Default: an SSH banner arrives. */
+  sshAnswers?: (port: number) => Promise<boolean>;
+  /** How long `stop` waits after an ACPI shutdown before `virsh destroy`. Default 30 s. */
+  stopGraceMs?: number;
+  /** Size of the blank disk an ISO-booted VM gets when the scenario sets none. Default 2 GiB (sparse). */
+  blankDiskBytes?: number;
+  /** The user qemu runs as under qemu:///system (for the directory access check); null skips the check. */
+  qemuUser?: QemuUser | null;
+  /** Where port reservations live (harness/ports.ts); default its machine-wide dir. */
+  portsDir?: string;
+  clock?: Clock;
+}
+
+/** A started libvirt VM: the common shape plus what libvirt knows about it. */
+export interface LibvirtStartedMachine extends StartedMachine {
+  domain: string;
+  uri: string;
+  inventory: DomainInventory;
+}
+
+const GiB = 1024 ** 3;
+
+export class LibvirtProvider implements Provider {
+  readonly name = 'libvirt';
+  readonly uri: LibvirtUri;
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: LibvirtProviderOptions = {}) {
+    this.uri = parseLibvirtUri(opts.uri ?? DEFAULT_LIBVIRT_URI);
+    this.clock = opts.clock ?? realClock;
+  }
+
+  virsh(uri = this.uri.uri): Virsh {
+    return new Virsh(uri, this.opts.virshBinary);
+  }
+
+  /** virsh present, libvirtd answering on the URI, qemu-img present (overlays). */
+  async probe(): Promise<ProbeResult> {
+    const no = (reason: string, fix: string): ProbeResult => ({ provider: this.name, available: false, reason, fix, details: { uri: this.uri.uri } });
+    const bin = await execa(this.opts.virshBinary ?? 'virsh', ['--version'], { reject: false, stdin: 'ignore' });
+    if (bin.exitCode !== 0) return no(`virsh is not installed (${bin.code ?? `exit ${bin.exitCode}`})`, 'apt-get install -y libvirt-daemon-system libvirt-clients');
+    const v = this.virsh();
+    const ver = await v.run(['version'], { timeoutMs: 30_000 });
+    if (ver.exitCode !== 0) {
+      const why = ver.timedOut ? 'timed out' : ver.stderr.trim().split('\n').pop() ?? `exit ${ver.exitCode}`;
+      const fix = this.uri.transport === 'ssh' ? `check that \`ssh ${this.uri.user ? `${this.uri.user}@` : ''}${this.uri.host}\` works and libvirtd runs there` : this.uri.mode === 'system' ? 'virtlogd -d && libvirtd -d' : 'apt-get install -y libvirt-daemon (virsh spawns the session daemon itself)';
+      return no(`libvirtd does not answer on ${this.uri.uri}: ${why}`, fix);
+    }
+    const img = await execa('qemu-img', ['--version'], { reject: false, stdin: 'ignore' });
+    if (img.exitCode !== 0) return no('qemu-img is not installed (needed for disk overlays)', 'apt-get install -y qemu-utils');
+    const details: Record<string, string> = { uri: this.uri.uri, virsh: String(bin.stdout).trim() };
+    for (const m of ver.stdout.matchAll(/^(Using library|Running hypervisor):\s*(.+)$/gm)) details[m[1] === 'Using library' ? 'libvirt' : 'hypervisor'] = m[2]!.trim();
+    return { provider: this.name, available: true, reason: `libvirtd answers on ${this.uri.uri} (${details.libvirt ?? 'libvirt'}, ${details.hypervisor ?? 'QEMU'})`, details };
+  }
+
+  async start(spec: MachineSpec): Promise<LibvirtStartedMachine> {
+    const { name, config, image, vmsDir } = spec;
+    const uri = parseLibvirtUri(config.libvirt?.uri ?? this.uri.uri, { file: '(scenario)', path: `vms.${name}.libvirt.uri` });
+    if (uri.transport !== 'local') {
+      throw new ProviderUnavailable(
+        'libvirt',
+        `starting VMs on a remote URI (${uri.uri}) is not supported yet: the disk, the ISO and the 127.0.0.1 SSH forward would have to live on ${uri.host}`,
+        'use qemu:///system or qemu:///session',
+      );
+    }
+    const virsh = this.virsh(uri.uri);
+    const domain = domainName(name, vmsDir);
+    const before = await domState(virsh, domain);
+    if (isActive(before)) throw new HarnessError(`libvirt domain ${domain} (VM ${name}) is already ${before!.state}: expected it shut off or absent; stop or clean it first`);
+
+    const f = vmFiles(vmsDir, name);
+    await mkdir(f.dir, { recursive: true });
+    await chmod(f.dir, 0o755); // qemu (libvirt-qemu) must search it; private keys never live here
+    const created: { disk?: boolean; defined?: boolean; ports: number[] } = { ports: [] };
+    try {
+      const iso = image.kind === 'iso' ? image.path : undefined;
+      const user = this.opts.qemuUser === null ? undefined : (this.opts.qemuUser ?? (uri.mode === 'system' ? systemQemuUser() : undefined));
+      if (user) await assertQemuCanReach([f.disk, ...(image.kind === 'disk' ? [image.path] : []), ...(iso ? [iso] : []), ...(image.seedIso ? [image.seedIso] : [])], user);
+      if (!(await exists(f.disk))) {
+        if (image.kind === 'disk') await createOverlay(f.disk, image.path, config.disk);
+        else await createBlank(f.disk, config.disk ?? this.opts.blankDiskBytes ?? 2 * GiB);
+        created.disk = true;
+      }
+
+      const need = (config.sshPort === undefined ? 1 : 0) + config.ports.filter((p) => p.host === undefined).length;
+      created.ports = need ? await allocatePorts(need, { owner: `libvirt:${domain}`, dir: this.opts.portsDir }) : [];
+      const pool = [...created.ports];
+      const sshPort = config.sshPort ?? pool.shift()!;
+      const forwards: Forward[] = config.ports.map((p) => ({ guest: p.guest, host: p.host ?? pool.shift()! }));
+
+      const decision = await (this.opts.decideAccel ?? ((requested) => decideAccel({ requested })))(config.accel);
+      spec.emit({ type: 'vm.accel', vm: name, accel: decision.accel, reason: decision.reason });
+
+      const meta: HarnessMetadata = { runId: spec.runId ?? '', pid: process.pid, host: hostname(), vm: name, dir: f.dir };
+      const mac = macFor(domain);
+      const xml = buildDomainXml({
+        domainName: domain,
+        accel: decision.accel,
+        memoryMiB: Math.ceil(config.memory / 1024 / 1024),
+        cpus: config.cpus,
+        disk: f.disk,
+        iso,
+        seedIso: image.seedIso,
+        consoleLog: f.log,
+        sshPort,
+        forwards,
+        mac,
+        metadata: meta,
+      });
+      const xmlPath = join(f.dir, 'domain.xml');
+      await writeFile(xmlPath, xml);
+      await rm(f.log, { force: true }); // one boot per console log: readiness tails must not show the last boot
+      await virsh.ok(['define', xmlPath]);
+      created.defined = before === undefined;
+      await virsh.ok(['start', domain]);
+
+      const inventory = await collectInventory(virsh, domain, true);
+      const pid = await qemuPid(uri, domain);
+      if (pid && created.ports.length) await transferPorts(created.ports, pid, `libvirt:${domain}`, this.opts.portsDir);
+      const rec: LibvirtVmRecord = {
+        name,
+        provider: 'libvirt',
+        dir: f.dir,
+        config,
+        image,
+        accel: decision.accel,
+        sshPort,
+        forwards,
+        reservedPorts: created.ports,
+        consoleLog: f.log,
+        disk: f.disk,
+        runId: spec.runId,
+        startedAt: new Date(this.clock.now()).toISOString(),
+        libvirt: { uri: uri.uri, domain, uuid: inventory.uuid, mac },
+      };
+      await writeVmRecord(vmsDir, rec);
+      spec.emit({
+        type: 'vm.event',
+        vm: name,
+        kind: 'ConfigurationUpdated',
+        severity: 'Info',
+        message: `libvirt domain ${domain} (${inventory.uuid}) started on ${uri.uri}`,
+        details: { ...inventory, accel: decision.accel, sshPort, forwards },
+      });
+      return this.machine(rec, virsh, inventory, pid);
+    } catch (e) {
+      // Leave nothing half-made: the domain we defined, the disk we created, the ports we reserved.
+      if (created.defined) {
+        await virsh.run(['destroy', domain]);
+        await undefineDomain(virsh, domain).catch(() => undefined);
+      }
+      if (created.disk) await rm(f.disk, { force: true });
+      if (created.ports.length) await releasePorts(created.ports, this.opts.portsDir);
+      throw e;
+    }
+  }
+
+  /** Status from `virsh domstate`; NotCreated when there is no domain; never takes the lock. */
+  async status(name: string, vmsDir: string): Promise<VmStatus> {
+    const { virsh, domain, rec } = await this.locate(name, vmsDir);
+    const r = await virsh.run(['domstate', '--reason', domain], { timeoutMs: 30_000 });
+    if (r.exitCode !== 0) return new VirshFailed(virsh.uri, r).notFound ? 'NotCreated' : 'Unknown';
+    return mapDomState(parseDomState(r.stdout), async () => {
+      const port = rec?.sshPort ?? readForwards(await virsh.ok(['dumpxml', domain])).find((x) => x.guest === 22)?.host;
+      return port !== undefined && (await (this.opts.sshAnswers ?? defaultSshAnswers)(port));
+    });
+  }
+
+  /** Reattaches to a running (or paused) domain; the forwarded ports are read back from its XML. */
+  async attach(name: string, vmsDir: string): Promise<LibvirtStartedMachine | undefined> {
+    const { virsh, domain, rec, uri } = await this.locate(name, vmsDir);
+    if (!isActive(await domState(virsh, domain))) return undefined;
+    const xml = await virsh.ok(['dumpxml', domain]);
+    const all = readForwards(xml);
+    const sshPort = all.find((x) => x.guest === 22)?.host;
+    if (sshPort === undefined) throw new HarnessError(`libvirt domain ${domain} has no hostfwd to guest port 22 in its XML: expected one, found ${JSON.stringify(all)}`);
+    const f = vmFiles(vmsDir, name);
+    const accel: Accel = /^<domain type=['"]kvm['"]/.test(xml) ? 'kvm' : 'tcg';
+    const current: LibvirtVmRecord = rec ?? {
+      name, provider: 'libvirt', dir: f.dir, accel, sshPort, forwards: [], consoleLog: f.log, disk: f.disk,
+      startedAt: new Date(this.clock.now()).toISOString(), libvirt: { uri: uri.uri, domain, mac: macFor(domain) },
+    };
+    const merged = { ...current, accel, sshPort, forwards: all.filter((x) => x.guest !== 22 || x.host !== sshPort) };
+    const inventory = await collectInventory(virsh, domain, uri.transport === 'local');
+    return this.machine(merged, virsh, inventory, await qemuPid(uri, domain));
+  }
+
+  /** ACPI shutdown, then `virsh destroy` after the grace period. A paused domain is destroyed at once. */
+  async stop(name: string, vmsDir: string): Promise<void> {
+    const { virsh, domain, rec } = await this.locate(name, vmsDir);
+    const st = await domState(virsh, domain);
+    if (isActive(st) && st!.state !== 'paused' && st!.state !== 'pmsuspended') {
+      await virsh.run(['shutdown', domain]);
+      try {
+        await retryUntil(async () => (isActive(await domState(virsh, domain)) ? undefined : true), {
+          timeoutMs: this.opts.stopGraceMs ?? 30_000,
+          intervalMs: 500,
+          clock: this.clock,
+        });
+      } catch (e) {
+        if (!(e instanceof RetryTimeout)) throw e;
+      }
+    }
+    if (isActive(await domState(virsh, domain))) {
+      const r = await virsh.run(['destroy', domain]);
+      if (r.exitCode !== 0 && isActive(await domState(virsh, domain))) throw new VirshFailed(virsh.uri, r);
+    }
+    if (rec) await releasePorts(portsOf(rec), this.opts.portsDir);
+  }
+
+  /** Destroys and undefines the domain, then removes the state dir (all but disk.qcow2 with preserveDisk). */
+  async clean(name: string, vmsDir: string, options: CleanOptions = {}): Promise<void> {
+    const { virsh, domain, rec } = await this.locate(name, vmsDir);
+    if (isActive(await domState(virsh, domain))) await virsh.run(['destroy', domain]);
+    await undefineDomain(virsh, domain);
+    if (rec) await releasePorts(portsOf(rec), this.opts.portsDir);
+    const f = vmFiles(vmsDir, name);
+    if (!options.preserveDisk) {
+      await rm(f.dir, { recursive: true, force: true });
+      return;
+    }
+    for (const entry of await readdir(f.dir).catch(() => [] as string[])) {
+      if (entry !== 'disk.qcow2') await rm(join(f.dir, entry), { recursive: true, force: true });
+    }
+  }
+
+  // ---- beyond the Provider interface: snapshots, ownership, reaping ----
+
+  /** `virsh save`: RAM to `file`, domain shut off. */
+  async saveMemory(name: string, vmsDir: string, file: string): Promise<void> {
+    const { virsh, domain } = await this.locate(name, vmsDir);
+    await snap.saveMemory(virsh, domain, file);
+  }
+
+  /** `virsh restore`: the domain runs again from `file`, as it was; returns it attached. */
+  async restoreMemory(name: string, vmsDir: string, file: string): Promise<LibvirtStartedMachine> {
+    const { virsh } = await this.locate(name, vmsDir);
+    await snap.restoreMemory(virsh, file);
+    const m = await this.attach(name, vmsDir);
+    if (!m) throw new HarnessError(`virsh restore ${file} returned but VM ${name} is not running: expected an active domain`);
+    return m;
+  }
+
+  async snapshotCreate(name: string, vmsDir: string, tag: string): Promise<void> {
+    const { virsh, domain } = await this.locate(name, vmsDir);
+    await snap.snapshotCreate(virsh, domain, tag);
+  }
+
+  async snapshotRevert(name: string, vmsDir: string, tag: string): Promise<void> {
+    const { virsh, domain } = await this.locate(name, vmsDir);
+    await snap.snapshotRevert(virsh, domain, tag);
+  }
+
+  async snapshotDelete(name: string, vmsDir: string, tag: string): Promise<void> {
+    const { virsh, domain } = await this.locate(name, vmsDir);
+    await snap.snapshotDelete(virsh, domain, tag);
+  }
+
+  async snapshotList(name: string, vmsDir: string): Promise<string[]> {
+    const { virsh, domain } = await this.locate(name, vmsDir);
+    return snap.snapshotList(virsh, domain);
+  }
+
+  /** Marks the domain kept (teardown keep / keep-on-failure): reapOrphanDomains then leaves it alone. */
+  async markKept(name: string, vmsDir: string): Promise<void> {
+    const { virsh, domain } = await this.locate(name, vmsDir);
+    const meta = await readDomainMetadata(virsh, domain);
+    if (!meta) throw new HarnessError(`libvirt domain ${domain} has no harness metadata: expected a domain the harness defined`);
+    await writeDomainMetadata(virsh, domain, { ...meta, keep: true }, isActive(await domState(virsh, domain)));
+  }
+
+  listHarnessDomains(uri?: string): Promise<HarnessDomain[]> {
+    return listHarnessDomains(this.virsh(uri));
+  }
+
+  /** Destroys + undefines harness domains whose recorded harness pid is dead on this host; never touches others. */
+  reapOrphanDomains(uri?: string): Promise<string[]> {
+    return reapOrphanDomains(this.virsh(uri));
+  }
+
+  private async locate(name: string, vmsDir: string): Promise<{ virsh: Virsh; domain: string; rec?: LibvirtVmRecord; uri: LibvirtUri }> {
+    const rec = await readVmRecord(vmsDir, name);
+    const uri = rec ? parseLibvirtUri(rec.libvirt.uri) : this.uri;
+    return { virsh: this.virsh(uri.uri), domain: rec?.libvirt.domain ?? domainName(name, vmsDir), rec, uri };
+  }
+
+  private machine(rec: LibvirtVmRecord, virsh: Virsh, inventory: DomainInventory, pid: number | undefined): LibvirtStartedMachine {
+    const domain = rec.libvirt.domain;
+    return {
+      name: rec.name,
+      provider: this.name,
+      sshHost: '127.0.0.1',
+      sshPort: rec.sshPort,
+      forwards: Object.fromEntries(rec.forwards.map((x) => [x.guest, x.host])),
+      accel: rec.accel,
+      consoleLog: rec.consoleLog,
+      dir: rec.dir,
+      pid,
+      isAlive: async () => isActive(await domState(virsh, domain)),
+      domain,
+      uri: virsh.uri,
+      inventory,
+    };
+  }
+}
+
+/** `virsh domstate --reason`; undefined when the domain does not exist. Other failures throw. */
+async function domState(virsh: Virsh, domain: string): Promise<ParsedDomState | undefined> {
+  const r = await virsh.run(['domstate', '--reason', domain], { timeoutMs: 30_000 });
+  if (r.exitCode === 0) return parseDomState(r.stdout);
+  const err = new VirshFailed(virsh.uri, r);
+  if (err.notFound) return undefined;
+  throw err;
+}
+
+/** The qemu pid libvirt records for a local domain (system: /run/libvirt/qemu; session: the user's runtime dir). */
+async function qemuPid(uri: LibvirtUri, domain: string): Promise<number | undefined> {
+  if (uri.transport !== 'local') return undefined;
+  const base = uri.mode === 'system' ? '/run/libvirt/qemu' : join(process.env.XDG_RUNTIME_DIR ?? join(homedir(), '.cache'), 'libvirt', 'qemu', 'run');
+  const pid = Number((await readFile(join(base, `${domain}.pid`), 'utf8').catch(() => '')).trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+async function defaultSshAnswers(port: number): Promise<boolean> {
+  return (await sshBanner(port)) !== undefined;
+}
+
+/** Only the ports this provider reserved (a port the scenario fixed may be someone else's reservation). */
+function portsOf(rec: LibvirtVmRecord): number[] {
+  return rec.reservedPorts ?? [];
+}
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
+}

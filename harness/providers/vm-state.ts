@@ -1,0 +1,111 @@
+// The on-disk state shared by providers that run a local process per VM (qemu, and quickemu's layout):
+// vm.json (the resolved spec), the pidfile and the ports file, and the pidfile status rule.
+import { readFile, writeFile, rm, readdir } from 'node:fs/promises';
+import type { Accel, TeardownPolicy, VmStatus } from '../events.js';
+import { vmFiles } from '../paths.js';
+import { pidAlive } from '../lock.js';
+import { sshBanner } from './ssh-probe.js';
+import type { VmConfig } from '../scenario/schema.js';
+
+/** What a started VM leaves in vm.json: enough to reattach, ssh in, stop and clean it later. */
+export interface VmRecord {
+  name: string;
+  provider: string;
+  config: VmConfig;
+  accel: Accel;
+  sshPort: number;
+  forwards: Record<number, number>;
+  user: string;
+  hostPublicKey?: string;
+  /** Path of the private key to log in with (a path only; the key itself never lives in vms/). */
+  privateKeyPath: string;
+  image: { path: string; builder: string; cacheKey: string; kind: 'iso' | 'disk'; seedIso?: string };
+  runId?: string;
+  teardown?: TeardownPolicy;
+  /** The harness process that started it; used to find orphans after a crash. */
+  ownerPid: number;
+  createdAt: string;
+  /** Set once the run decided to keep the VM (keep policy): such VMs are never reaped as orphans. */
+  kept?: boolean;
+  /** Provider-specific extras (libvirt URI and domain, container id...). */
+  extra?: Record<string, unknown>;
+}
+
+export async function readVmRecord(vmsDir: string, name: string): Promise<VmRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(vmFiles(vmsDir, name).spec, 'utf8')) as VmRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeVmRecord(vmsDir: string, rec: VmRecord): Promise<void> {
+  const f = vmFiles(vmsDir, rec.name).spec;
+  await writeFile(`${f}.tmp`, JSON.stringify(rec, null, 2));
+  const { rename } = await import('node:fs/promises');
+  await rename(`${f}.tmp`, f);
+}
+
+/** The pid in the pidfile if that process is alive and really is this VM's (guards against pid reuse). */
+export async function livePid(vmsDir: string, name: string): Promise<number | undefined> {
+  const files = vmFiles(vmsDir, name);
+  let pid: number;
+  try {
+    pid = Number.parseInt((await readFile(files.pid, 'utf8')).split('\n')[0]!.trim(), 10);
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return undefined;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmdline.includes(files.dir) ? pid : undefined;
+}
+
+/** quickemu-style ports file: CSV lines `ssh,22220`, `forward-80,20080`. */
+export function formatPortsFile(sshPort: number, forwards: Record<number, number>): string {
+  return [`ssh,${sshPort}`, ...Object.entries(forwards).map(([g, h]) => `forward-${g},${h}`)].join('\n') + '\n';
+}
+
+export async function readSshPort(vmsDir: string, name: string): Promise<number | undefined> {
+  try {
+    const line = (await readFile(vmFiles(vmsDir, name).ports, 'utf8')).split('\n').find((l) => l.startsWith('ssh,'));
+    return line ? Number(line.split(',')[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pidfile rule: no dir -> NotCreated; pid missing/dead -> Stopped; alive, no SSH -> Starting; SSH -> Running. */
+export async function pidfileStatus(vmsDir: string, name: string): Promise<VmStatus> {
+  const files = vmFiles(vmsDir, name);
+  try {
+    await readdir(files.dir);
+  } catch {
+    return 'NotCreated';
+  }
+  const pid = await livePid(vmsDir, name);
+  if (pid === undefined) return 'Stopped';
+  const port = await readSshPort(vmsDir, name);
+  if (port === undefined) return 'Starting';
+  return (await sshBanner(port, '127.0.0.1', 1000)) ? 'Running' : 'Starting';
+}
+
+/** Removes everything in the VM dir, or everything but disk.qcow2 (and vm.json, so the disk can be reused). */
+export async function removeVmDir(vmsDir: string, name: string, preserveDisk: boolean): Promise<void> {
+  const files = vmFiles(vmsDir, name);
+  if (!preserveDisk) {
+    await rm(files.dir, { recursive: true, force: true });
+    return;
+  }
+  const keep = new Set(['disk.qcow2']);
+  const entries = await readdir(files.dir).catch(() => [] as string[]);
+  await Promise.all(entries.filter((e) => !keep.has(e)).map((e) => rm(`${files.dir}/${e}`, { recursive: true, force: true })));
+}
+
+/** Last `n` lines of a console log (empty when there is none yet). */
+export async function consoleTail(path: string, n = 30): Promise<string[]> {
+  const text = await readFile(path, 'utf8').catch(() => '');
+  // eslint-disable-next-line no-control-regex
+  const lines = text.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split('\n');
+  while (lines.length && lines[lines.length - 1] === '') lines.pop();
+  return lines.slice(-n);
+}

@@ -1,0 +1,183 @@
+// A Session is a booted scenario: every machine locked, built, started and SSH-ready, with a Target each.
+// `harness run` and the vitest fixture share it: boot -> (steps | tests) -> teardown by policy.
+import { readFile } from 'node:fs/promises';
+import type { EventBus, TeardownPolicy } from './events.js';
+import { HarnessError, VmExited } from './errors.js';
+import { projectKeyPair, keyPairFromFile, type KeyPair } from './keys.js';
+import { acquireLock, type Release } from './lock.js';
+import type { HarnessPaths } from './paths.js';
+import { vmFiles } from './paths.js';
+import type { Plan, PlannedVm } from './plan.js';
+import { getProvider, type ProviderContext } from './providers/registry.js';
+import type { Provider, StartedMachine, BuiltImage } from './providers/provider.js';
+import { consoleTail, readVmRecord, writeVmRecord } from './providers/vm-state.js';
+import { waitForSsh } from './readiness.js';
+import { connectSsh } from './ssh/connect.js';
+import { SshTarget } from './targets/ssh-target.js';
+import type { Target } from './targets/target.js';
+import { RunningVm } from './machine.js';
+import { buildImage } from '../iso/index.js';
+import { probeKernelFromCache } from '../iso/probe-kernel.js';
+
+export interface SessionContext {
+  bus: EventBus;
+  paths: HarnessPaths;
+  signal?: AbortSignal;
+}
+
+interface LiveVm {
+  planned: PlannedVm;
+  provider: Provider;
+  release: Release;
+  image?: BuiltImage;
+  machine?: StartedMachine;
+  target?: Target;
+  vm?: RunningVm;
+}
+
+export class Session {
+  private constructor(
+    readonly plan: Plan,
+    private readonly ctx: SessionContext,
+    private readonly keys: KeyPair,
+    private readonly live: Map<string, LiveVm>,
+  ) {}
+
+  /** Boots every machine of the plan in parallel. On any failure, tears down what started (by policy) and rethrows. */
+  static async boot(plan: Plan, ctx: SessionContext): Promise<Session> {
+    const keys = plan.scenario.ssh.privateKeyFile ? await keyPairFromFile(plan.scenario.ssh.privateKeyFile) : await projectKeyPair(ctx.paths.keys);
+    const providerCtx: ProviderContext = { paths: ctx.paths, privateKeyPath: keys.privateKeyPath, probeKernel: () => probeKernelFromCache(ctx.paths.cache) };
+    const session = new Session(plan, ctx, keys, new Map());
+    const results = await Promise.allSettled(plan.vms.map((p) => session.bootOne(p, providerCtx)));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      await session.teardown(true);
+      throw failure.reason;
+    }
+    return session;
+  }
+
+  private async bootOne(planned: PlannedVm, providerCtx: ProviderContext): Promise<void> {
+    const { bus, paths, signal } = this.ctx;
+    const emit = bus.emit.bind(bus);
+    const provider = getProvider(planned.config.provider, providerCtx);
+    const lockPath = vmFiles(paths.vms, planned.name).lock;
+    const release = await acquireLock(lockPath, `VM ${planned.name}`, {
+      waitMs: this.plan.lockWaitMs,
+      onWait: (h) => emit({ type: 'log', level: 'warn', message: `VM ${planned.name} is locked by pid ${h?.pid ?? '?'}; waiting` }),
+    });
+    const live: LiveVm = { planned, provider, release };
+    this.live.set(planned.key, live);
+    signal?.throwIfAborted();
+
+    emit({ type: 'image.started', vm: planned.name, builder: builderName(planned.config.image) });
+    const t0 = Date.now();
+    const image = await buildImage(planned.config.image, {
+      authorizedKeys: [this.keys.publicKey, ...this.plan.scenario.ssh.authorizedKeys],
+      cacheDir: paths.cache,
+      baseDir: this.plan.dir,
+      signal,
+      onProgress: (message) => emit({ type: 'log', level: 'info', message: `${planned.name}: ${message}` }),
+    });
+    live.image = image;
+    emit({ type: 'image.finished', vm: planned.name, builder: image.builder, path: image.path, cacheKey: image.cacheKey, reused: image.reused ?? false, durationMs: Date.now() - t0 });
+    signal?.throwIfAborted();
+
+    const machine = await provider.start({ name: planned.name, config: planned.config, image, dir: vmFiles(paths.vms, planned.name).dir, vmsDir: paths.vms, runId: bus.runId, teardown: this.plan.teardown, emit, signal });
+    live.machine = machine;
+    const target = await waitForSsh(machine, {
+      timeoutMs: planned.config.bootTimeout,
+      emit,
+      signal,
+      connect: async () =>
+        new SshTarget(
+          planned.name,
+          () => connectSsh({ host: machine.sshHost, port: machine.sshPort, user: image.user, privateKey: this.keys.privateKey, hostPublicKey: image.hostPublicKey, readyTimeoutMs: 10_000, signal }),
+          { isAlive: () => machine.isAlive() },
+        ),
+    });
+    live.target = target;
+    live.vm = new RunningVm(target, {
+      name: planned.name,
+      host: machine.sshHost,
+      port: machine.sshPort,
+      user: image.user,
+      privateKeyPath: this.keys.privateKeyPath,
+      hostPublicKey: image.hostPublicKey,
+      dir: machine.dir,
+      forwards: machine.forwards,
+      isAlive: () => machine.isAlive(),
+      consoleTail: () => consoleTail(machine.consoleLog, 30),
+    });
+    emit({ type: 'vm.status', vm: planned.name, from: 'Starting', to: 'Running', message: `SSH ready on 127.0.0.1:${machine.sshPort}` });
+  }
+
+  /** The verb API for a machine, by its scenario name. */
+  vm(key: string): RunningVm {
+    const l = this.live.get(key);
+    if (!l?.vm) throw new HarnessError(`no running machine named ${key} in scenario ${this.plan.scenario.name} (have: ${[...this.live.keys()].join(', ')})`);
+    return l.vm;
+  }
+
+  target(key: string): Target {
+    const l = this.live.get(key);
+    if (!l?.target) throw new HarnessError(`no running machine named ${key}`);
+    return l.target;
+  }
+
+  machine(key: string): StartedMachine | undefined {
+    return this.live.get(key)?.machine;
+  }
+
+  /** Turns an error during a step into VmExited (with the console tail) when the machine is gone. */
+  async explainFailure(key: string, e: unknown): Promise<unknown> {
+    const m = this.live.get(key)?.machine;
+    if (m && !(await m.isAlive())) return new VmExited(m.name, await consoleTail(m.consoleLog, 30), (e as Error)?.message);
+    return e;
+  }
+
+  /** Tears every machine down by policy, each in its own try so one failure doesn't skip the rest. */
+  async teardown(failed: boolean, policyOverride?: TeardownPolicy): Promise<void> {
+    const policy = policyOverride ?? this.plan.teardown;
+    const emit = this.ctx.bus.emit.bind(this.ctx.bus);
+    await Promise.all(
+      [...this.live.values()].map(async (l) => {
+        const name = l.planned.name;
+        emit({ type: 'teardown.started', vm: name, policy });
+        try {
+          await l.target?.close().catch(() => undefined);
+          const keep = policy === 'keep' || (policy === 'keep-on-failure' && failed);
+          if (keep && l.machine) {
+            const rec = await readVmRecord(this.ctx.paths.vms, name);
+            if (rec) await writeVmRecord(this.ctx.paths.vms, { ...rec, kept: true });
+            emit({ type: 'teardown.finished', vm: name, policy, action: 'kept', hint: await keepHint(name, l, this.keys, this.ctx.paths) });
+          } else if (l.machine || l.image) {
+            emit({ type: 'vm.status', vm: name, from: 'Running', to: 'Stopping' });
+            await l.provider.clean(name, this.ctx.paths.vms, { preserveDisk: policy === 'preserve-disk' });
+            emit({ type: 'vm.status', vm: name, from: 'Stopping', to: policy === 'preserve-disk' ? 'Stopped' : 'NotCreated' });
+            emit({ type: 'teardown.finished', vm: name, policy, action: policy === 'preserve-disk' ? 'disk-preserved' : 'destroyed' });
+          }
+        } catch (e) {
+          emit({ type: 'vm.event', vm: name, kind: 'ErrorOccurred', severity: 'Error', message: `teardown failed: ${(e as Error).message}` });
+        } finally {
+          await l.release().catch(() => undefined);
+        }
+      }),
+    );
+    this.live.clear();
+  }
+}
+
+function builderName(image: Plan['vms'][number]['config']['image']): string {
+  return 'builder' in image ? image.builder : 'iso';
+}
+
+async function keepHint(name: string, l: LiveVm, keys: KeyPair, paths: HarnessPaths): Promise<string> {
+  const known = `${vmFiles(paths.vms, name).dir}/known_hosts`;
+  const hasKnown = await readFile(known, 'utf8').then(() => true, () => false);
+  const port = l.machine?.sshPort;
+  return [
+    `harness vm ssh ${name}`,
+    `ssh -i ${keys.privateKeyPath} -p ${port} ${hasKnown ? `-o UserKnownHostsFile=${known}` : '-o StrictHostKeyChecking=yes'} ${l.image?.user ?? 'root'}@127.0.0.1`,
+  ].join('   or   ');
+}

@@ -1,0 +1,88 @@
+// Runs one command on an open SSH connection through an exec channel, streaming its output into sinks.
+// A command that outlives its timeout gets `signal KILL` and its channel is closed, so it can never hang us.
+import { Readable, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { Client, ClientChannel } from 'ssh2';
+
+export interface ChannelRunOptions {
+  timeoutMs: number;
+  /** Sent to the command, then EOF. Without it the command sees EOF at once. */
+  stdin?: string | Buffer | Readable;
+  stdout: Writable;
+  stderr: Writable;
+  /** After a timeout, how long to wait for the server to confirm the close before giving up on it. Default 2 s. */
+  closeGraceMs?: number;
+}
+
+export interface ChannelRun {
+  /** null when the command was killed, ended by a signal, or the channel closed without a status. */
+  exitCode: number | null;
+  signal?: string;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export function runOnChannel(client: Client, command: string, o: ChannelRunOptions): Promise<ChannelRun> {
+  const started = performance.now();
+  return new Promise<ChannelRun>((resolve, reject) => {
+    client.exec(command, (err, channel) => {
+      if (err) return reject(err);
+      let exitCode: number | null = null;
+      let signal: string | undefined;
+      let timedOut = false;
+      let done = false;
+      let graceTimer: NodeJS.Timeout | undefined;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        clearTimeout(graceTimer);
+        resolve({ exitCode, signal, timedOut, durationMs: Math.round(performance.now() - started) });
+      };
+      const timer = setTimeout(() => {
+        timedOut = true;
+        sendSignal(channel, 'KILL');
+        channel.close();
+        // A hung server may never confirm the close: settle anyway and stop reading.
+        graceTimer = setTimeout(() => {
+          channel.unpipe(o.stdout);
+          channel.stderr.unpipe(o.stderr);
+          finish();
+        }, o.closeGraceMs ?? 2_000);
+      }, o.timeoutMs);
+
+      channel.on('exit', (code: number | null, sig?: string) => {
+        if (typeof code === 'number') exitCode = code;
+        else if (sig) signal = sig;
+      });
+      channel.on('error', () => {}); // surfaced as a close without status; the caller checks the connection
+      channel.pipe(o.stdout);
+      channel.stderr.pipe(o.stderr);
+      const closed = new Promise<void>((r) => channel.once('close', () => r()));
+      void Promise.all([closed, finished(o.stdout).catch(() => {}), finished(o.stderr).catch(() => {})]).then(finish);
+
+      if (o.stdin === undefined) channel.end();
+      else if (o.stdin instanceof Readable) o.stdin.pipe(channel);
+      else channel.end(o.stdin);
+    });
+  });
+}
+
+/**
+ * Sends an SSH `signal` request. ssh2's channel.signal() refuses once stdin is closed (the stream is no longer
+ * writable), yet the protocol allows the request after EOF, so this falls back to ssh2's protocol object.
+ */
+export function sendSignal(channel: ClientChannel, name: string): void {
+  if (channel.writable) return channel.signal(name);
+  const c = channel as unknown as {
+    outgoing?: { id: number; state: string };
+    _client?: { _protocol?: { signal(id: number, name: string): void } };
+  };
+  if (c.outgoing && (c.outgoing.state === 'open' || c.outgoing.state === 'eof')) {
+    try {
+      c._client?._protocol?.signal(c.outgoing.id, name);
+    } catch {
+      // the connection is going away; closing the channel is all that is left
+    }
+  }
+}

@@ -1,0 +1,6 @@
+// Every schema migration, in version order. Add a file NNN-name.ts and one entry here.
+import { migration001 } from './001-initial.js';
+import type { Migration } from './migration.js';
+
+export type { Migration } from './migration.js';
+export const migrations: readonly Migration[] = [migration001];

@@ -1,0 +1,142 @@
+// SshTarget against the in-process SSH test peer (a real ssh2 server running commands with the local /bin/sh).
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import { SshConnectionLost } from '../errors.js';
+import { SFTP_SERVER_PATH, startTestPeer, type TestPeer } from '../ssh/test-peer.js';
+import { SshTarget } from './ssh-target.js';
+
+const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
+let dir: string;
+const peers: TestPeer[] = [];
+const targets: SshTarget[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ssh-target-'));
+});
+afterEach(async () => {
+  for (const t of targets.splice(0)) await t.close().catch(() => {});
+  for (const p of peers.splice(0)) await p.close();
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function setup(opts: { sftp?: boolean; isAlive?: () => Promise<boolean>; keepaliveIntervalMs?: number } = {}) {
+  const peer = await startTestPeer({ authorizedKey: clientKey.public, sftp: opts.sftp, cwd: dir });
+  peers.push(peer);
+  const target = await SshTarget.open(
+    'web',
+    {
+      host: peer.host,
+      port: peer.port,
+      user: 'root',
+      privateKey: clientKey.private,
+      hostPublicKey: peer.hostPublicKey,
+      keepaliveIntervalMs: opts.keepaliveIntervalMs,
+      keepaliveCountMax: 2,
+    },
+    { isAlive: opts.isAlive },
+  );
+  targets.push(target);
+  return { peer, target };
+}
+
+describe('SshTarget.exec', () => {
+  it('returns stdout, stderr and the exit code, passes env and stdin', async () => {
+    const { target } = await setup();
+    const r = await target.exec('echo "out $GREETING"; cat; echo err >&2; exit 3', { env: { GREETING: "it's me" }, stdin: 'from stdin\n' });
+    expect(r).toMatchObject({ exitCode: 3, stdout: "out it's me\nfrom stdin\n", stderr: 'err\n', timedOut: false, droppedBytes: { stdout: 0, stderr: 0 } });
+    const ok = await target.exec('true');
+    expect(ok.exitCode).toBe(0);
+  });
+
+  it('caps 50 MB of output at the tail, reports what it dropped, and keeps memory bounded', async () => {
+    const { target } = await setup();
+    const total = 50 * 1024 * 1024;
+    const cap = 1024 * 1024;
+    global.gc?.();
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const r = await target.exec(`head -c ${total} /dev/zero | tr '\\0' x; echo END`, { timeoutMs: 120_000 }).finally(() => clearInterval(sampler));
+    peak = Math.max(peak, process.memoryUsage().rss);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout.length).toBe(cap);
+    expect(r.stdout.endsWith('xxxxEND\n')).toBe(true);
+    expect(r.droppedBytes.stdout).toBe(total + 4 - cap);
+    // Holding the whole output would cost well over 50 MB; the cap keeps growth far below that.
+    const growthMiB = (peak - baseline) / 1024 / 1024;
+    console.log(`50 MiB through the cap: rss growth ${growthMiB.toFixed(1)} MiB in ${r.durationMs} ms`);
+    expect(growthMiB).toBeLessThan(40);
+  });
+
+  it('kills a never-ending command at its timeout and keeps the connection usable', async () => {
+    const { peer, target } = await setup();
+    const r = await target.exec('echo $$; exec sleep 600', { timeoutMs: 500 });
+    expect(r.timedOut).toBe(true);
+    expect(r.exitCode).toBeNull();
+    expect(peer.signalsReceived).toContain('KILL');
+    const pid = r.stdout.trim();
+    expect(pid).toMatch(/^\d+$/);
+    // Same connection: the command's process is gone.
+    const check = await target.exec(`kill -0 ${pid} 2>/dev/null && echo alive || echo gone`);
+    expect(check.stdout.trim()).toBe('gone');
+  });
+
+  it('rejects a command in flight with SshConnectionLost when the connection drops, and reconnects after', async () => {
+    let alive = false;
+    const { peer, target } = await setup({ isAlive: async () => alive });
+    const running = target.exec('echo started; sleep 30', { timeoutMs: 60_000 });
+    setTimeout(() => peer.dropConnections(), 300);
+    const err = await running.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SshConnectionLost);
+    expect((err as SshConnectionLost).vmAlive).toBe(false);
+    expect((err as Error).message).toMatch(/web.*lost.*VM process is gone/);
+    alive = true;
+    const again = await target.exec('echo back');
+    expect(again.stdout).toBe('back\n');
+  });
+
+  it('notices a hung peer through keepalive instead of waiting forever', async () => {
+    const { peer, target } = await setup({ keepaliveIntervalMs: 200 });
+    const running = target.exec('sleep 30', { timeoutMs: 60_000 });
+    setTimeout(() => peer.freezeConnections(), 300);
+    const err = await running.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SshConnectionLost);
+    expect((err as Error).message).toMatch(/keepalive/i);
+  });
+});
+
+describe('SshTarget copies', () => {
+  const variants = [
+    { label: 'over SFTP', sftp: true },
+    { label: 'through exec (no sftp subsystem)', sftp: false },
+  ];
+  for (const v of variants) {
+    it(`round-trips a binary file ${v.label}, creating remote folders and keeping the mode`, async () => {
+      if (v.sftp && !existsSync(SFTP_SERVER_PATH)) throw new Error(`${SFTP_SERVER_PATH} missing: apt-get install openssh-sftp-server`);
+      const { target } = await setup({ sftp: v.sftp });
+      const payload = randomBytes(300_000);
+      const local = join(dir, `in-${v.sftp}.bin`);
+      await writeFile(local, payload);
+      await chmod(local, 0o750);
+      const remote = join(dir, `remote-${v.sftp}`, 'a', 'b', 'file.bin');
+      await target.copyTo(local, remote);
+      expect((await stat(remote)).mode & 0o777).toBe(0o750);
+      const back = join(dir, `back-${v.sftp}`, 'file.bin');
+      await target.copyFrom(remote, back);
+      expect((await readFile(back)).equals(payload)).toBe(true);
+      expect((await stat(back)).mode & 0o777).toBe(0o750);
+    });
+
+    it(`reports a missing remote file ${v.label}`, async () => {
+      const { target } = await setup({ sftp: v.sftp });
+      await expect(target.copyFrom(join(dir, 'no-such-file'), join(dir, 'x'))).rejects.toThrow(/no-such-file/);
+    });
+  }
+});

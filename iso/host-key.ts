@@ -1,0 +1,30 @@
+// A fresh SSH host key per image: generated here (ed25519, ssh2's generator), converted to dropbear's format
+// for the guest, and its public line handed back so the harness pins it. The OpenSSH-format private file only
+// exists for the conversion and is deleted right after. User private keys never come near an image.
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import { runTool } from './tools.js';
+
+export interface HostKey {
+  /** "ssh-ed25519 AAAA... comment", for pinning. */
+  publicKey: string;
+  /** The private key in dropbear's own format, to put at /etc/dropbear/dropbear_ed25519_host_key. */
+  dropbearPrivate: Buffer;
+}
+
+/** `workDir` must be private to this build (the image temp dir); nothing is left in it. */
+export async function generateDropbearHostKey(workDir: string, comment = 'harness-tiny-host', signal?: AbortSignal): Promise<HostKey> {
+  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  const tmp = await mkdtemp(join(workDir, 'hostkey-'));
+  try {
+    await chmod(tmp, 0o700);
+    const openssh = join(tmp, 'openssh');
+    const dropbear = join(tmp, 'dropbear');
+    await writeFile(openssh, pair.private, { mode: 0o600 });
+    await runTool('tiny image builder', 'dropbearconvert', ['openssh', 'dropbear', openssh, dropbear], { signal });
+    return { publicKey: pair.public.trim(), dropbearPrivate: await readFile(dropbear) };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

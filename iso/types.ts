@@ -1,0 +1,16 @@
+// What every image builder takes and returns; builders live one per folder (tiny/, nixos/, cloud-init/).
+import type { BuiltImage } from '../harness/providers/provider.js';
+import type { ImageConfig } from '../harness/scenario/schema.js';
+
+export interface BuildImageOptions {
+  /** OpenSSH public key lines to authorise for the login user. Public halves only: never a private key. */
+  authorizedKeys: string[];
+  /** harnessPaths().cache: images go to <cacheDir>/images/<key>/, packages to <cacheDir>/debs/. */
+  cacheDir: string;
+  /** Resolves relative paths in the image config (e.g. `iso: ./my.iso`); defaults to the working directory. */
+  baseDir?: string;
+  onProgress?: (msg: string) => void;
+  signal?: AbortSignal;
+}
+
+export type ImageBuilder<C extends ImageConfig = ImageConfig> = (image: C, opts: BuildImageOptions) => Promise<BuiltImage>;
