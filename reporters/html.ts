@@ -1,12 +1,13 @@
 // The HTML reporter: one self-contained file (inline CSS, no script, no external URL) that a person opens from
 // a CI artifact: the run's verdict, a timeline of each VM's phases, the steps with failures and output tails,
 // and each VM's console log. Every piece of captured text is cleaned and HTML-escaped.
-import { open, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { HarnessEvent, Subscriber } from '../harness/events.js';
-import { keepHint, RunCollector, runEnd, stepCounts, type RunModel, type VmModel } from './run-model.js';
+import { bootFailure, keepHint, RunCollector, runEnd, stepCounts, type RunModel, type VmModel } from './run-model.js';
 import { REPORT_CSS } from './html/style.js';
 import { renderTimeline, timelineOf } from './html/timeline.js';
+import { loadConsoles, type ConsoleSource } from './log-tail.js';
 import { formatDuration, tailLines } from './text.js';
 import { escapeHtml as h } from './xml-escape.js';
 
@@ -20,9 +21,6 @@ export interface HtmlReporterOptions {
   /** Lines of stdout/stderr shown per failed step. */
   tailLines?: number;
 }
-
-/** Console text per VM, already read (the log file is read at close, when the VM has stopped writing it). */
-export type ConsoleSource = Map<string, { lines: string[]; from: string }>;
 
 /** Renders the whole page for the collected runs (normally one). */
 export function renderHtml(runs: RunModel[], consoles: Map<string, ConsoleSource>, o: { tailLines?: number } = {}): string {
@@ -97,10 +95,18 @@ function renderVms(r: RunModel): string {
       `<td>${v.image ? h(`${v.image.builder}, ${v.image.reused ? 'reused' : 'built'}${v.image.end !== undefined ? ` in ${formatDuration(v.image.end - v.image.start)}` : ''}`) : ''}</td>` +
       `<td>${h(readiness(v))}</td>` +
       `<td>${v.teardown?.action ? h(v.teardown.action) : ''}${hint ? `<div class="hint"><code>${h(hint)}</code></div>` : ''}</td></tr>` +
-      (v.errors.length ? `\n<tr class="detail"><td></td><td colspan="5">${v.errors.map((e) => `<div class="error-line">${h(e.message)}</div>`).join('')}</td></tr>` : '')
+      (problems(r, v).length ? `\n<tr class="detail"><td></td><td colspan="5">${problems(r, v).map((m) => `<div class="error-line">${h(m)}</div>`).join('')}</td></tr>` : '')
     );
   });
   return `<table class="vms"><thead><tr><th>machine</th><th>provider</th><th>accel</th><th>image</th><th>SSH</th><th>teardown</th></tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+}
+
+/** What went wrong with a machine: its error events and, if it never got ready, why. */
+function problems(r: RunModel, v: VmModel): string[] {
+  const msgs = v.errors.map((e) => e.message);
+  const boot = bootFailure(r, v);
+  if (boot && !msgs.includes(boot)) msgs.unshift(boot);
+  return msgs;
 }
 
 function readiness(v: VmModel): string {
@@ -111,33 +117,13 @@ function readiness(v: VmModel): string {
 
 function renderConsoles(r: RunModel, consoles: ConsoleSource): string {
   const parts = [...r.vms.values()].map((v) => {
-    const src = consoles.get(v.name) ?? { lines: v.console.toArray(), from: 'console events' };
-    if (src.lines.length === 0) return '';
+    const src = consoles.get(v.name);
+    if (!src || src.lines.length === 0) return '';
     // Machines that failed open by default: their console is usually the answer.
-    const openAttr = v.errors.length ? ' open' : '';
+    const openAttr = v.errors.length || bootFailure(r, v) ? ' open' : '';
     return `<details class="console" data-vm="${h(v.name)}"${openAttr}><summary>${h(v.name)} <span class="meta">(${src.lines.length} lines, from ${h(src.from)})</span></summary><pre>${h(src.lines.join('\n'))}</pre></details>`;
   });
   return parts.join('\n') || '<p class="meta">No console output.</p>';
-}
-
-/** Reads the last `maxBytes` of a console log, as lines (the first, partial line dropped). Undefined if unreadable. */
-export async function readLogTail(path: string, maxLines: number, maxBytes = 256 * 1024): Promise<string[] | undefined> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-    const { size } = await fh.stat();
-    const start = Math.max(0, size - maxBytes);
-    const buf = Buffer.alloc(size - start);
-    await fh.read(buf, 0, buf.length, start);
-    let lines = buf.toString('utf8').split(/\r?\n/);
-    if (start > 0) lines = lines.slice(1);
-    if (lines.at(-1) === '') lines.pop();
-    return lines.slice(-maxLines);
-  } catch {
-    return undefined;
-  } finally {
-    await fh?.close();
-  }
 }
 
 /** Collects the stream, and on close reads console log files and writes the page. */
@@ -154,16 +140,7 @@ export class HtmlReporter implements Subscriber {
   async close(): Promise<void> {
     const runs = [...this.collector.runs.values()];
     const consoles = new Map<string, ConsoleSource>();
-    for (const r of runs) {
-      const perVm: ConsoleSource = new Map();
-      for (const v of r.vms.values()) {
-        if (!v.consoleLogPath) continue;
-        // The file is the whole console; events may have been only a sample. Prefer the file when it is readable.
-        const lines = await readLogTail(resolve(this.o.baseDir ?? process.cwd(), v.consoleLogPath), this.consoleLines);
-        if (lines && lines.length) perVm.set(v.name, { lines, from: v.consoleLogPath });
-      }
-      consoles.set(r.runId, perVm);
-    }
+    for (const r of runs) consoles.set(r.runId, await loadConsoles(r, this.o.baseDir ?? process.cwd(), this.consoleLines));
     await mkdir(dirname(this.o.path), { recursive: true });
     await writeFile(this.o.path, renderHtml(runs, consoles, { tailLines: this.o.tailLines }));
   }

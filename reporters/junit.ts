@@ -5,13 +5,16 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { HarnessEvent, Subscriber } from '../harness/events.js';
-import { RunCollector, runEnd, type RunModel, type StepModel } from './run-model.js';
+import { loadConsoles, type ConsoleSource } from './log-tail.js';
+import { bootFailure, RunCollector, runEnd, type RunModel, type StepModel } from './run-model.js';
 import { tailLines } from './text.js';
 import { escapeXmlAttr as attr, escapeXmlText as esc } from './xml-escape.js';
 
 export interface JunitReporterOptions {
   /** Where the XML goes; written when the reporter closes. */
   path: string;
+  /** Relative console-log paths in artifact events resolve against this (default: the process cwd). */
+  baseDir?: string;
   /** Console lines per VM in <system-out>. */
   consoleLines?: number;
   /** Lines of stdout/stderr per failure. */
@@ -26,9 +29,9 @@ interface Case {
 }
 
 /** Renders every collected run as one <testsuites> document. */
-export function renderJunit(runs: RunModel[], o: { tailLines?: number } = {}): string {
+export function renderJunit(runs: RunModel[], consoles: Map<string, ConsoleSource> = new Map(), o: { tailLines?: number } = {}): string {
   const tail = o.tailLines ?? 50;
-  const suites = runs.map((r) => suiteOf(r, tail));
+  const suites = runs.map((r) => suiteOf(r, consoles.get(r.runId) ?? new Map(), tail));
   const sum = (k: 'tests' | 'failures' | 'errors' | 'skipped') => suites.reduce((n, s) => n + s[k], 0);
   const time = suites.reduce((n, s) => n + s.seconds, 0);
   return [
@@ -40,23 +43,33 @@ export function renderJunit(runs: RunModel[], o: { tailLines?: number } = {}): s
   ].join('\n');
 }
 
-function suiteOf(r: RunModel, tail: number) {
+function suiteOf(r: RunModel, consoles: ConsoleSource, tail: number) {
   const cases: Case[] = r.steps.map((s) => stepCase(r, s, tail));
+  const [errorHead] = (r.error ?? '').split('\n');
+  let runErrorShown = r.status === 'failed' && r.steps.some((x) => x.status === 'failed');
   for (const v of r.vms.values()) {
-    if (v.errors.length === 0) continue;
-    const neverReady = v.boot?.outcome !== 'ready';
-    const body = [...v.errors.map((e) => e.message), '', `console (last lines${v.consoleLogPath ? ` of ${v.consoleLogPath}` : ''}):`, ...v.console.toArray().slice(-tail)];
+    const boot = bootFailure(r, v);
+    const msgs = v.errors.map((x) => x.message);
+    if (boot && !msgs.includes(boot)) msgs.unshift(boot);
+    if (msgs.length === 0) continue;
+    const attributed = boot !== undefined && boot === errorHead;
+    if (attributed) runErrorShown = true;
+    const cons = consoles.get(v.name);
+    const body = [
+      ...(attributed ? [r.error!] : msgs),
+      ...(attributed ? msgs.slice(1) : []),
+      ...(cons ? ['', `console (last ${Math.min(tail, cons.lines.length)} lines of ${cons.from}):`, ...cons.lines.slice(-tail)] : []),
+    ];
     cases.push({
-      name: neverReady ? 'boot' : 'vm',
+      name: boot ? 'boot' : 'vm',
       classname: `${r.scenario}.${v.name}`,
       seconds: v.boot ? ((v.boot.end ?? runEnd(r)) - v.boot.start) / 1000 : 0,
-      outcome: { kind: 'error', message: v.errors[0]!.message, type: neverReady ? 'BootTimeout' : 'VmError', body: body.join('\n') },
+      outcome: { kind: 'error', message: msgs[0]!, type: boot ? 'BootFailure' : 'VmError', body: body.join('\n') },
     });
   }
-  const explained = r.steps.some((s) => s.error === r.error) || [...r.vms.values()].some((v) => v.errors.some((e) => e.message === r.error));
-  if ((r.error && !explained) || (r.status !== 'passed' && r.status !== 'failed' && cases.every((c) => c.outcome?.kind !== 'error'))) {
+  if (r.status !== 'passed' && !runErrorShown && !cases.some((c) => c.outcome && c.outcome.kind !== 'skipped')) {
     const message = r.error ?? (r.status === 'running' ? 'the run did not finish' : `run ended with status ${r.status}`);
-    cases.push({ name: 'run', classname: r.scenario, seconds: 0, outcome: { kind: 'error', message, type: 'RunError', body: message } });
+    cases.push({ name: 'run', classname: r.scenario, seconds: 0, outcome: { kind: 'error', message: message.split('\n')[0]!, type: 'RunError', body: message } });
   }
 
   const count = (k: 'failure' | 'error' | 'skipped') => cases.filter((c) => c.outcome?.kind === k).length;
@@ -67,9 +80,8 @@ function suiteOf(r: RunModel, tail: number) {
     ...(r.exitCode !== undefined ? ([['exitCode', String(r.exitCode)]] as Array<[string, string]>) : []),
     ...[...r.vms.values()].flatMap((v): Array<[string, string]> => (v.accel ? [[`${v.name}.accel`, v.accel.accel]] : [])),
   ];
-  const consoleOut = [...r.vms.values()]
-    .filter((v) => v.console.length > 0)
-    .map((v) => [`==> ${v.name} console (last ${v.console.length} lines) <==`, ...v.console.toArray()].join('\n'))
+  const consoleOut = [...consoles.entries()]
+    .map(([vm, c]) => [`==> ${vm} console (last ${c.lines.length} lines of ${c.from}) <==`, ...c.lines].join('\n'))
     .join('\n\n');
   const logs = r.logs.map((l) => `${l.level}: ${l.message}`).join('\n');
   const xml = [
@@ -129,8 +141,11 @@ export class JunitReporter implements Subscriber {
     this.collector.apply(e);
   }
   async close(): Promise<void> {
+    const runs = [...this.collector.runs.values()];
+    const consoles = new Map<string, ConsoleSource>();
+    for (const r of runs) consoles.set(r.runId, await loadConsoles(r, this.o.baseDir ?? process.cwd(), this.o.consoleLines ?? 200));
     await mkdir(dirname(this.o.path), { recursive: true });
-    await writeFile(this.o.path, renderJunit([...this.collector.runs.values()], { tailLines: this.o.tailLines }));
+    await writeFile(this.o.path, renderJunit(runs, consoles, { tailLines: this.o.tailLines }));
   }
 }
 

@@ -102,6 +102,7 @@ export class RunCollector {
         break;
       case 'run.finished':
         Object.assign(r, { status: e.status, exitCode: e.exitCode, durationMs: e.durationMs, finishedAt: e.at, error: e.error });
+        for (const v of r.vms.values()) endBoot(v, e.at);
         break;
       case 'image.started':
         this.vm(r, e.vm).image = { start: e.at, builder: e.builder };
@@ -173,9 +174,12 @@ export class RunCollector {
         r.artifacts.push({ vm: e.vm, kind: e.kind, path: e.path });
         if (e.vm && e.kind === 'console-log') this.vm(r, e.vm).consoleLogPath = e.path;
         break;
-      case 'teardown.started':
-        this.vm(r, e.vm).teardown = { start: e.at, policy: e.policy };
+      case 'teardown.started': {
+        const v = this.vm(r, e.vm);
+        endBoot(v, e.at);
+        v.teardown = { start: e.at, policy: e.policy };
         break;
+      }
       case 'teardown.finished': {
         const v = this.vm(r, e.vm);
         v.teardown = { start: v.teardown?.start ?? e.at, end: e.at, policy: e.policy, action: e.action, hint: e.hint };
@@ -189,6 +193,20 @@ export class RunCollector {
     }
     return r;
   }
+}
+
+/** A boot still open when teardown or the end of the run comes never reached SSH (a timeout, or interrupted). */
+function endBoot(v: VmModel, at: number): void {
+  if (v.boot && v.boot.end === undefined) Object.assign(v.boot, { end: at, outcome: 'failed' });
+}
+
+/** Why a VM never became ready: the run's error when it names the VM (BootTimeout, VmExited), else what is known. */
+export function bootFailure(r: RunModel, v: VmModel): string | undefined {
+  if (v.boot?.outcome !== 'failed') return undefined;
+  const first = r.error?.split('\n')[0];
+  if (first && first.split(/[\s:(),]+/).includes(v.name)) return first;
+  if (v.errors[0]) return v.errors[0].message;
+  return `did not answer SSH before the run ended${v.waiting ? ` (waited ${Math.round(v.waiting.elapsedMs / 1000)}s)` : ''}`;
 }
 
 /** Counts of finished steps. */

@@ -3,7 +3,7 @@
 // being run); elsewhere (CI logs, pipes) it appends plain lines only and never writes an escape code unless
 // colours are forced with FORCE_COLOR.
 import type { HarnessEvent, Subscriber } from '../harness/events.js';
-import { keepHint, RunCollector, runEnd, stepCounts, type RunModel, type VmModel } from './run-model.js';
+import { bootFailure, keepHint, RunCollector, runEnd, stepCounts, type RunModel, type VmModel } from './run-model.js';
 import { cleanText, formatDuration, tailLines } from './text.js';
 
 export interface TerminalReporterOptions {
@@ -169,18 +169,22 @@ export class TerminalReporter implements Subscriber {
       f.push(...this.block('stdout', s.stdoutTail), ...this.block('stderr', s.stderrTail));
       failures.push(f);
     }
+    let runErrorShown = r.status === 'failed' && r.steps.some((x) => x.status === 'failed');
+    const [errorHead, ...errorRest] = (r.error ?? '').split('\n');
     for (const v of r.vms.values()) {
-      if (v.errors.length === 0) continue;
-      const f = [`${v.name}: ${text(v.errors[0]!.message)}`];
-      for (const more of v.errors.slice(1)) f.push(`   also: ${text(more.message)}`);
+      const boot = bootFailure(r, v);
+      const msgs = v.errors.map((x) => x.message);
+      if (boot && !msgs.includes(boot)) msgs.unshift(boot);
+      if (msgs.length === 0) continue;
+      const f = [`${v.name}: ${text(msgs[0]!)}`, ...msgs.slice(1).map((m) => `   also: ${text(m)}`)];
       const cons = v.console.toArray();
-      if (cons.length) f.push(...this.block(`console${v.consoleLogPath ? ` ${v.consoleLogPath}` : ''}`, cons.join('\n')));
-      else if (v.consoleLogPath) f.push(`   console log: ${v.consoleLogPath}`);
+      if (cons.length) f.push(...this.block('console', cons.join('\n')));
+      else if (boot === errorHead && errorRest.length) f.push(...errorRest.map((l) => this.c.dim(`     | ${text(l)}`)));
+      if (v.consoleLogPath) f.push(`   console log: ${text(v.consoleLogPath)}`);
+      if (boot === errorHead) runErrorShown = true;
       failures.push(f);
     }
-    if (r.error && !r.steps.some((s) => s.error === r.error) && ![...r.vms.values()].some((v) => v.errors.some((x) => x.message === r.error))) {
-      failures.push([`run: ${text(r.error)}`]);
-    }
+    if (r.error && !runErrorShown) failures.push([`run: ${text(errorHead!)}`, ...errorRest.map((l) => `     ${text(l)}`)]);
     if (failures.length) {
       lines.push(c.red(c.bold('Failures:')));
       failures.forEach((f, i) => lines.push(`  ${i + 1}. ${f[0]}`, ...f.slice(1).map((l) => `  ${l}`)));

@@ -1,12 +1,7 @@
 // Text helpers every reporter shares: make untrusted output (serial consoles, command output) safe to print or
 // embed, keep only its tail, and format durations the same way everywhere.
 
-// REDACTION HOOK: the store engineer owns the redaction of secrets (tokens, private keys). When their function
-// lands (harness/store/redact.ts or harness/redact.ts), call it from `redact` below; every reporter routes
-// every piece of text it outputs through `cleanText`, so this is the one place to wire it in.
-export function redact(s: string): string {
-  return s;
-}
+import { redact } from '../harness/redact.js';
 
 // CSI (ESC [ ... final), OSC (ESC ] ... BEL/ST) and two-byte ESC sequences, as terminals and serial consoles emit them.
 // eslint-disable-next-line no-control-regex
@@ -19,7 +14,8 @@ export function stripAnsi(s: string): string {
 
 /**
  * Makes captured text printable: strips escape sequences, turns every other C0/C1 control character
- * (except tab and newline; CR is dropped) into a visible `\xNN`, and redacts secrets.
+ * (except tab and newline; CR is dropped) into a visible `\xNN`, and redacts secrets (harness/redact.ts)
+ * before anything reaches a terminal or a report file.
  */
 export function cleanText(s: string): string {
   // eslint-disable-next-line no-control-regex

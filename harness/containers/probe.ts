@@ -57,7 +57,7 @@ export async function probeDocker(opts: DockerProbeOptions = {}): Promise<ProbeR
 async function defaultConnect(): Promise<{ serverVersion: string; host: string }> {
   const client = await dockerClient();
   await client.container.dockerode.ping();
-  return { serverVersion: client.info.containerRuntime.serverVersion, host: client.info.containerRuntime.host };
+  return { serverVersion: String(client.info.containerRuntime.serverVersion), host: client.info.containerRuntime.host };
 }
 
 async function onPath(name: string): Promise<boolean> {

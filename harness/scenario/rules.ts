@@ -4,7 +4,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
-import { utils as sshUtils } from 'ssh2';
+import ssh2 from 'ssh2';
 import { DEFAULT_MEMORY_BYTES, MAX_SIZE_BYTES } from './schema.js';
 import { parseDurationMs, parseSizeBytes, QEMU_SIZE_RE, DURATION_RE, formatSize } from './units.js';
 import { describeValue } from './describe-value.js';
@@ -27,7 +27,15 @@ type Obj = Record<string, unknown>;
 
 export function checkRules(data: unknown, ctx: RuleContext): RawIssue[] {
   if (!isObj(data)) return [];
-  return [...checkMemory(data, ctx), ...checkHostPorts(data, ctx), ...checkSteps(data), ...checkInputFiles(data, ctx)];
+  return [...checkMemory(data, ctx), ...checkHostPorts(data, ctx), ...checkMachineNames(data), ...checkSteps(data), ...checkInputFiles(data, ctx)];
+}
+
+/** VMs and containers share one namespace (steps' `on:` names either): a name may not be both. */
+function checkMachineNames(data: Obj): RawIssue[] {
+  const vms = new Set(entries(data.vms).map(([n]) => n));
+  return entries(data.containers)
+    .filter(([n]) => vms.has(n))
+    .map(([n]) => ({ path: ['containers', n], expected: `a name not already used by vms.${n} (VMs and containers share one namespace)`, found: describeValue(n), at: 'key' as const }));
 }
 
 /** Each VM's memory, and all of them together, must fit in the host's RAM. */
@@ -54,7 +62,7 @@ function checkMemory(data: Obj, ctx: RuleContext): RawIssue[] {
       });
       allValid = false;
     } else if (bytes > ctx.hostMemoryBytes) {
-      issues.push({ path, expected: `at most this host's memory (${host})`, found: `${describeValue(raw)} (${formatSize(bytes)})` });
+      issues.push({ path, expected: `at most this host's memory (${host})`, found: typeof raw === 'string' ? describeValue(raw) : `${describeValue(raw)} (${formatSize(bytes)})` });
       allValid = false;
     }
     total += bytes;
@@ -172,7 +180,7 @@ function privateKeyProblem(abs: string): { expected: string; found: string } | u
     return { expected, found: fsReason(e) };
   }
   if (/^(ssh-|ecdsa-)/.test(text)) return { expected, found: 'a public key (use the file without .pub)' };
-  const parsed = sshUtils.parseKey(text);
+  const parsed = ssh2.utils.parseKey(text);
   if (parsed instanceof Error) return { expected, found: `a file ssh2 cannot read as a key (${parsed.message})` };
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || key.isPrivateKey() === false) return { expected, found: 'a key file without a private key' };

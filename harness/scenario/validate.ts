@@ -5,6 +5,7 @@ import { ScenarioError } from '../errors.js';
 import { scenarioSchema, type Scenario } from './schema.js';
 import { expectedErrorMap, flattenZodIssues } from './zod-issues.js';
 import { checkRules, resolveInputPath } from './rules.js';
+import { describeValue } from './describe-value.js';
 import { toScenarioIssues, type Locator, type RawIssue } from './issue.js';
 
 export interface ValidateOptions {
@@ -23,6 +24,11 @@ export interface ValidateContext extends ValidateOptions {
 export function validateScenarioData(data: unknown, ctx: ValidateContext): Scenario {
   let raw: RawIssue[] = [...(ctx.earlier ?? [])];
   let scenario: Scenario | undefined;
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    const keys = Object.keys(scenarioSchema.shape).join(', ');
+    raw.push({ path: [], expected: `a scenario: a map with the keys ${keys}`, found: describeValue(data) });
+    throw new ScenarioError(toScenarioIssues(raw, ctx.file, ctx.locator));
+  }
   try {
     const result = scenarioSchema.safeParse(data, { error: expectedErrorMap });
     if (result.success) scenario = result.data;
@@ -67,7 +73,11 @@ export function resolveScenarioPaths(s: Scenario, dir: string): Scenario {
 }
 
 export function describeError(e: unknown): string {
-  const name = (e as Error)?.name ?? typeof e;
-  const msg = String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 120);
-  return `${name}: ${msg}`;
+  try {
+    const name = (e as Error)?.name ?? typeof e;
+    const msg = String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 120);
+    return `${name}: ${msg}`;
+  } catch {
+    return 'an error that cannot be printed';
+  }
 }

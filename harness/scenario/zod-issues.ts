@@ -10,7 +10,7 @@ import { describeValue } from './describe-value.js';
 import type { IssuePath, RawIssue } from './issue.js';
 
 const HINT = '\u0000';
-type Hint = { branch: number } | { allowedKeys: string[] };
+type Hint = { branch: number } | { allowedKeys: string[] } | { atKey: string; expected: string };
 
 type AnySchema = z.core.$ZodType;
 type ZodIssue = z.core.$ZodIssue;
@@ -51,6 +51,9 @@ export function flattenZodIssues(issues: readonly ZodIssue[], data: unknown, bas
     const h = readHint(iss.message);
     if (iss.code === 'invalid_union' && h && 'branch' in h && iss.errors[h.branch]) {
       out.push(...flattenZodIssues(iss.errors[h.branch]!, data, path));
+    } else if (h && 'atKey' in h) {
+      const at = [...path, h.atKey];
+      out.push({ path: at, expected: h.expected, found: describeValue(valueAt(data, at)) });
     } else if (iss.code === 'unrecognized_keys') {
       const allowed = h && 'allowedKeys' in h ? h.allowedKeys : [];
       for (const key of iss.keys) {
@@ -159,7 +162,17 @@ function unionMessage(inst: unknown, input: unknown): string {
       const keys = [...new Set(matches.map(({ b }) => b.key!))];
       if (keys.length > 1) return `only one of the keys ${keys.join(' | ')} (found ${keys.join(' and ')})`;
     }
-    return summary;
+    // `builder: ubuntu`: the key is right, its value isn't; point at the value.
+    const literal = branches.find((b) => b.values && b.key !== undefined && Object.prototype.hasOwnProperty.call(input, b.key));
+    if (literal) {
+      const values = branches.filter((b) => b.key === literal.key).flatMap((b) => b.values ?? []);
+      const others = [...new Set(branches.filter((b) => b.key !== undefined && b.key !== literal.key).map((b) => b.key!))];
+      return hint({ atKey: literal.key!, expected: `one of ${values.map(String).join(' | ')}${others.length ? ` (or, instead of ${literal.key}, the key ${others.join(' | ')})` : ''}` });
+    }
+    const known = new Set(branches.flatMap((_, i) => Object.keys(objectShape(defOf(inst)?.options && (defOf(inst)!.options as unknown[])[i]) ?? {})));
+    const keys = branches.map((b) => b.key).filter((k): k is string => k !== undefined);
+    const near = Object.keys(input).filter((k) => !known.has(k)).map((k) => closest(k, keys)).find(Boolean);
+    return near ? `${summary} (did you mean "${near}"?)` : summary;
   }
   const byType = branches.map((b, i) => ({ b, i })).filter(({ b }) => b.type === primitiveType(input));
   if (byType.length === 1) return hint({ branch: byType[0]!.i });

@@ -69,6 +69,11 @@ export async function startTestPeer(opts: TestPeerOptions): Promise<TestPeer> {
     conn.on('ready', () => {
       conn.on('session', (acceptSession) => {
         const session = acceptSession();
+        // ssh2's Server rejects every request after the client's EOF (its `_ending` flag); sshd and dropbear
+        // still take `signal` then. Clear the flag on EOF so this peer behaves like them.
+        session.on('eof', () => {
+          (session as unknown as { _ending: boolean })._ending = false;
+        });
         const env: Record<string, string> = {};
         let child: ChildProcess | undefined;
         session.on('env', (accept, _reject, info) => {

@@ -15,10 +15,10 @@ export function markAbandonedRunsAborted(db: Db, opts: AbandonedOptions = {}): s
   const { host = hostname(), isAlive = pidAlive, now = Date.now() } = opts;
   const running = db.prepare(`SELECT id, pid FROM runs WHERE status = 'running' AND host = ?`).all(host) as Array<{ id: string; pid: number | null }>;
   const dead = running.filter((r) => r.pid === null || (r.pid !== process.pid && !isAlive(r.pid)));
-  const mark = db.prepare(`UPDATE runs SET status = 'aborted', finished_at = ?1, duration_ms = ?1 - started_at,
-      error = ?2 WHERE id = ?3 AND status = 'running'`);
+  const mark = db.prepare(`UPDATE runs SET status = 'aborted', finished_at = @now, duration_ms = @now - started_at,
+      error = @error WHERE id = @id AND status = 'running'`);
   db.transaction(() => {
-    for (const r of dead) mark.run(now, `the harness process (pid ${r.pid ?? 'unknown'}) died before the run finished`, r.id);
+    for (const r of dead) mark.run({ now, error: `the harness process (pid ${r.pid ?? 'unknown'}) died before the run finished`, id: r.id });
   }).immediate();
   return dead.map((r) => r.id);
 }

@@ -38,7 +38,7 @@ export class EventWriter {
         this.writeOne(e);
         if (e.type === 'vm.log') touchedLogs.set(`${e.runId}\0${e.vm}`, [e.runId, e.vm]);
       }
-      for (const [runId, vm] of touchedLogs.values()) this.s.pruneLogs.run(runId, vm, this.cap);
+      for (const [runId, vm] of touchedLogs.values()) this.s.pruneLogs.run({ run: runId, vm, cap: this.cap });
     });
     this.batch = (events) => tx.immediate(events);
   }
@@ -83,7 +83,7 @@ export class EventWriter {
       }
       case 'vm.accel':
         s.vmAccel.run(run, redact(e.vm), e.accel, redact(e.reason));
-        s.runAccel.run(run);
+        s.runAccel.run({ run });
         break;
       case 'vm.status': {
         const vm = redact(e.vm);
@@ -141,7 +141,7 @@ function prepareStatements(db: Db) {
     vmAccel: p(`INSERT INTO vms (run_id, name, accel, accel_reason) VALUES (?, ?, ?, ?)
       ON CONFLICT(run_id, name) DO UPDATE SET accel = excluded.accel, accel_reason = excluded.accel_reason`),
     runAccel: p(`UPDATE runs SET accel = (SELECT group_concat(accel, ',') FROM
-      (SELECT DISTINCT accel FROM vms WHERE run_id = ?1 AND accel IS NOT NULL ORDER BY accel)) WHERE id = ?1`),
+      (SELECT DISTINCT accel FROM vms WHERE run_id = @run AND accel IS NOT NULL ORDER BY accel)) WHERE id = @run`),
     vmStatus: p(`INSERT INTO vms (run_id, name, status, last_started_at, last_stopped_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT(run_id, name) DO UPDATE SET status = excluded.status,
         last_started_at = coalesce(excluded.last_started_at, last_started_at),
@@ -151,8 +151,8 @@ function prepareStatements(db: Db) {
     step: p(`INSERT INTO steps (run_id, idx, name, target, status, duration_ms, error, command, exit_code, stdout_tail, stderr_tail, finished_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     log: p(`INSERT INTO command_logs (run_id, vm, stream, line, at) VALUES (?, ?, ?, ?, ?)`),
-    pruneLogs: p(`DELETE FROM command_logs WHERE run_id = ?1 AND vm = ?2 AND id <=
-      (SELECT id FROM command_logs WHERE run_id = ?1 AND vm = ?2 ORDER BY id DESC LIMIT 1 OFFSET ?3)`),
+    pruneLogs: p(`DELETE FROM command_logs WHERE run_id = @run AND vm = @vm AND id <=
+      (SELECT id FROM command_logs WHERE run_id = @run AND vm = @vm ORDER BY id DESC LIMIT 1 OFFSET @cap)`),
     artifact: p(`INSERT INTO artifacts (run_id, vm, kind, path, at) VALUES (?, ?, ?, ?, ?)`),
     task: p(`INSERT INTO tasks (run_id, vm, provider, task_id, operation, status, exit_status, started_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(run_id, provider, task_id) DO UPDATE SET vm = coalesce(excluded.vm, vm), status = excluded.status,

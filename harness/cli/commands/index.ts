@@ -4,6 +4,7 @@ import { dbCommand } from './db.js';
 import { runCommand } from './run.js';
 import { vmCommand } from './vm.js';
 import { doctorCommand } from './doctor.js';
+import { setupCommand } from './setup.js';
 import { runsCommand } from './runs.js';
 
-export const commands: CliCommand[] = [runCommand, vmCommand, doctorCommand, runsCommand, dbCommand];
+export const commands: CliCommand[] = [runCommand, vmCommand, doctorCommand, setupCommand, runsCommand, dbCommand];

@@ -90,7 +90,7 @@ export async function assertQemuCanReach(files: string[], user: QemuUser): Promi
     if (blocked) {
       throw new ProviderUnavailable(
         'libvirt',
-        `qemu runs as ${user.name} (uid ${user.uid}) under qemu:///system and cannot reach ${f}: ${blocked} is not searchable by it`,
+        `qemu runs as ${user.name} (uid ${user.uid}) under qemu:///system and cannot reach ${f}: ${blocked} is not searchable by ${user.name}`,
         `chmod o+x ${blocked}   (or move the state/cache dirs with HARNESS_VMS_DIR / HARNESS_CACHE_DIR, or use qemu:///session)`,
       );
     }

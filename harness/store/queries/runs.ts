@@ -27,17 +27,17 @@ export function listRuns(db: Db, f: { scenario?: string; status?: string; limit?
          (SELECT count(*) FROM steps s WHERE s.run_id = r.id AND s.status = 'failed') AS failed,
          (SELECT count(*) FROM steps s WHERE s.run_id = r.id AND s.status = 'skipped') AS skipped
        FROM runs r
-       WHERE (?1 IS NULL OR r.scenario = ?1) AND (?2 IS NULL OR r.status = ?2)
-       ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?3`,
+       WHERE (@scenario IS NULL OR r.scenario = @scenario) AND (@status IS NULL OR r.status = @status)
+       ORDER BY r.started_at DESC, r.rowid DESC LIMIT @limit`,
     )
-    .all(f.scenario ?? null, f.status ?? null, f.limit ?? 20) as RunSummary[];
+    .all({ scenario: f.scenario ?? null, status: f.status ?? null, limit: f.limit ?? 20 }) as RunSummary[];
 }
 
 /** Resolves a full id or a unique prefix of one (ids are long; people type the start). */
 export function resolveRunId(db: Db, idOrPrefix: string): string {
   const exact = db.prepare('SELECT id FROM runs WHERE id = ?').pluck().get(idOrPrefix) as string | undefined;
   if (exact) return exact;
-  const matches = db.prepare(`SELECT id FROM runs WHERE substr(id, 1, length(?1)) = ?1 LIMIT 3`).pluck().all(idOrPrefix) as string[];
+  const matches = db.prepare(`SELECT id FROM runs WHERE substr(id, 1, length(@p)) = @p ORDER BY id LIMIT 3`).pluck().all({ p: idOrPrefix }) as string[];
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1) throw new RunNotFound(`${idOrPrefix} (ambiguous: matches ${matches.join(', ')}...)`, db.name);
   throw new RunNotFound(idOrPrefix, db.name);
@@ -58,18 +58,18 @@ export function flakySteps(db: Db, f: { last?: number; scenario?: string } = {})
     .prepare(
       `WITH recent AS (
          SELECT id, scenario, started_at, row_number() OVER (PARTITION BY scenario ORDER BY started_at DESC, rowid DESC) AS rn
-         FROM runs WHERE status <> 'running' AND (?2 IS NULL OR scenario = ?2)
+         FROM runs WHERE status <> 'running' AND (@scenario IS NULL OR scenario = @scenario)
        )
        SELECT r.scenario, s.name AS step, count(DISTINCT s.run_id) AS runs,
          sum(s.status = 'passed') AS passed, sum(s.status = 'failed') AS failed,
-         (SELECT s2.run_id FROM steps s2 JOIN recent r2 ON r2.id = s2.run_id AND r2.rn <= ?1
+         (SELECT s2.run_id FROM steps s2 JOIN recent r2 ON r2.id = s2.run_id AND r2.rn <= @last
            WHERE r2.scenario = r.scenario AND s2.name = s.name AND s2.status = 'failed' ORDER BY r2.started_at DESC LIMIT 1) AS lastFailedRun
-       FROM steps s JOIN recent r ON r.id = s.run_id AND r.rn <= ?1
+       FROM steps s JOIN recent r ON r.id = s.run_id AND r.rn <= @last
        GROUP BY r.scenario, s.name
        HAVING sum(s.status = 'passed') > 0 AND sum(s.status = 'failed') > 0
        ORDER BY failed DESC, r.scenario, s.name`,
     )
-    .all(f.last ?? 20, f.scenario ?? null) as FlakyStep[];
+    .all({ last: f.last ?? 20, scenario: f.scenario ?? null }) as FlakyStep[];
 }
 
 /** Deletes finished runs that started before `before` (epoch ms) with all their rows; returns how many. */

@@ -1,0 +1,71 @@
+// Real dockerd: a harness process killed with SIGKILL leaves its container behind; reapOrphanContainers removes
+// it, and leaves alone unlabelled containers, other owners' containers and containers of live harness processes.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dockerode } from './docker-client.js';
+import { harnessLabels, LABEL_OWNER } from './labels.js';
+import { ensureBaseImage } from './local-image.js';
+import { reapOrphanContainers } from './reaper.js';
+import { dockerReady } from './test-helpers.js';
+
+const ready = await dockerReady();
+const fixture = fileURLToPath(new URL('./orphan-child.fixture.ts', import.meta.url));
+
+describe.skipIf(!ready)('reapOrphanContainers (real dockerd)', () => {
+  const bystanders: string[] = [];
+  let work = '';
+  afterAll(async () => {
+    const docker = await dockerode();
+    for (const id of bystanders) await docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  it('removes the container of a SIGKILLed harness process and nothing else', async () => {
+    work = await mkdtemp(join(tmpdir(), 'harness-reaper-'));
+    const docker = await dockerode();
+    const base = await ensureBaseImage({ cacheDir: join(work, 'cache') });
+    const runId = `reap-${process.pid}-${Date.now()}`;
+
+    // A child harness starts a labelled container, then dies without cleaning up.
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture, runId, join(work, 'orphan'), join(work, 'cache')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const orphanId = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const line = out.split('\n')[0];
+        if (out.includes('\n') && line) resolve(line.trim());
+      });
+      child.on('exit', (code) => reject(new Error(`child exited (${code}) before printing a container id`)));
+    });
+    const childPid = child.pid!;
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect((await docker.getContainer(orphanId).inspect()).State.Running).toBe(true);
+
+    // Bystanders: unlabelled, another owner's, and one whose owning process (this one) is alive.
+    const run = async (labels: Record<string, string>) => {
+      const c = await docker.createContainer({ Image: base.tag, Cmd: ['sleep', '600'], Labels: labels });
+      bystanders.push(c.id);
+      await c.start();
+      return c.id;
+    };
+    const unlabelled = await run({});
+    const otherOwner = await run({ ...harnessLabels(runId, 'other', childPid), [LABEL_OWNER]: 'someone-else' });
+    const live = await run(harnessLabels(runId, 'live', process.pid));
+
+    const reaped = await reapOrphanContainers();
+    expect(reaped.map((r) => r.id)).toContain(orphanId);
+    expect(reaped.find((r) => r.id === orphanId)).toMatchObject({ name: 'orphan', runId, pid: childPid });
+    await expect(docker.getContainer(orphanId).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    for (const id of [unlabelled, otherOwner, live]) {
+      expect((await docker.getContainer(id).inspect()).State.Running).toBe(true);
+    }
+    expect(reaped.map((r) => r.id)).not.toContain(live);
+  });
+});
