@@ -75,3 +75,27 @@ function walk(v: unknown): unknown {
   }
   return v;
 }
+
+const BLOCK_BEGIN = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+const BLOCK_END = /-----END [A-Z0-9 ]*PRIVATE KEY-----/;
+
+/**
+ * Redacts a stream of lines (a console, a command's output) where a private key may arrive one line at a time:
+ * after a BEGIN ... PRIVATE KEY line, every line up to the matching END is replaced whole. One state per stream key.
+ */
+export class LineRedactor {
+  private readonly inKey = new Set<string>();
+
+  line(stream: string, text: string): string {
+    if (this.inKey.has(stream)) {
+      if (BLOCK_END.test(text)) this.inKey.delete(stream);
+      return '[REDACTED PRIVATE KEY]';
+    }
+    const begin = BLOCK_BEGIN.exec(text);
+    if (begin && !BLOCK_END.test(text.slice(begin.index))) {
+      this.inKey.add(stream);
+      return redact(text.slice(0, begin.index)) + '[REDACTED PRIVATE KEY]';
+    }
+    return redact(text);
+  }
+}

@@ -6,7 +6,8 @@ import { HarnessError, VmExited } from './errors.js';
 import type { HarnessPaths } from './paths.js';
 import type { Plan } from './plan.js';
 import { Session } from './session.js';
-import { runStep, type StepResult } from './steps/run-step.js';
+import { runStep } from './steps/run-step.js';
+import type { StepResult } from './steps/result.js';
 
 export interface RunOutcome {
   runId: string;

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { acquireLock, isLocked, withFileLock } from '../harness/lock.js';
+import { acquireLock, isLocked, type Release } from '../harness/lock.js';
 import { LockBusy } from '../harness/errors.js';
 
 export interface ImageMeta {
@@ -83,29 +83,48 @@ export async function getOrBuild(
   if (hit) return touch(hit);
   const root = imagesDir(cacheDir);
   await mkdir(root, { recursive: true });
-  if (await isLocked(lockPathFor(cacheDir, key))) opts.onWait?.();
-  return withFileLock(
-    root,
-    key,
-    async () => {
-      // Someone else may have finished while we waited for the lock.
-      const again = await readEntry(cacheDir, key);
-      if (again) return touch(again);
-      const tmp = await mkdtemp(join(root, `${TMP_PREFIX}${key.slice(0, 12)}-`));
-      try {
-        const result = await build(tmp);
-        const meta: ImageMeta = { key, ...result, created: new Date().toISOString(), size: await dirSize(tmp) };
-        await writeFile(join(tmp, META), JSON.stringify(meta, null, 2) + '\n');
-        await chmod(tmp, 0o755); // mkdtemp makes it 0700; the entry is readable like any cache file
-        await rename(tmp, join(root, key));
-        return { key, dir: join(root, key), meta, path: join(root, key, meta.artifact), reused: false };
-      } catch (e) {
-        await rm(tmp, { recursive: true, force: true });
-        throw e;
-      }
-    },
-    BUILD_WAIT_MS,
-  );
+  const release = await lockOrEntry(cacheDir, key, opts.onWait);
+  if (typeof release !== 'function') return touch(release);
+  try {
+    // Someone else may have finished between our last look and taking the lock.
+    const again = await readEntry(cacheDir, key);
+    if (again) return touch(again);
+    const tmp = await mkdtemp(join(root, `${TMP_PREFIX}${key.slice(0, 12)}-`));
+    try {
+      const result = await build(tmp);
+      const meta: ImageMeta = { key, ...result, created: new Date().toISOString(), size: await dirSize(tmp) };
+      await writeFile(join(tmp, META), JSON.stringify(meta, null, 2) + '\n');
+      await chmod(tmp, 0o755); // mkdtemp makes it 0700; the entry is readable like any cache file
+      await rename(tmp, join(root, key));
+      return { key, dir: join(root, key), meta, path: join(root, key, meta.artifact), reused: false };
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * Takes the key's lock, or returns the entry if it appears while we wait. Waiters look for the finished
+ * entry without queueing for the lock, so 20 waiters return together rather than one lock turn each.
+ */
+async function lockOrEntry(cacheDir: string, key: string, onWait?: () => void): Promise<Release | CacheEntry> {
+  const deadline = Date.now() + BUILD_WAIT_MS;
+  let told = false;
+  for (;;) {
+    const hit = await readEntry(cacheDir, key);
+    if (hit) return hit;
+    try {
+      return await acquireLock(lockPathFor(cacheDir, key), `image ${key.slice(0, 12)}`, { waitMs: 0 });
+    } catch (e) {
+      if (!(e instanceof LockBusy) || Date.now() >= deadline) throw e;
+    }
+    if (!told) onWait?.();
+    told = true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Marks an entry as used now; pruning by age counts from the last use. */

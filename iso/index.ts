@@ -7,6 +7,8 @@ import type { BuiltImage } from '../harness/providers/provider.js';
 import type { ImageConfig } from '../harness/scenario/schema.js';
 import { ProviderUnavailable, ScenarioError } from '../harness/errors.js';
 import { buildTinyImage } from './tiny/index.js';
+import { buildNixosImage } from './nixos/index.js';
+import { buildCloudInitImage } from './cloud-init/index.js';
 import type { BuildImageOptions } from './types.js';
 
 export type { BuildImageOptions } from './types.js';
@@ -18,19 +20,12 @@ export async function buildImage(image: ImageConfig, opts: BuildImageOptions): P
   switch (image.builder) {
     case 'tiny':
       return buildTinyImage(opts);
-    // ---- nixos: built by iso/nixos/ (another owner). Loaded lazily: a missing builder is a clear error. ----
-    case 'nixos': {
-      const mod = await loadBuilder<{ buildNixosImage: (o: BuildImageOptions & { image: typeof image }) => Promise<BuiltImage> }>('nixos', './nixos/index.js');
-      return mod.buildNixosImage({ ...opts, image });
-    }
-    // ---- cloud-init: built by iso/cloud-init/ (another owner). Same convention: one options object. ----
-    case 'cloud-init': {
-      const mod = await loadBuilder<{ buildCloudInitImage: (o: BuildImageOptions & { image: typeof image }) => Promise<BuiltImage> }>(
-        'cloud-init',
-        './cloud-init/index.js',
-      );
-      return mod.buildCloudInitImage({ ...opts, image });
-    }
+    // nixos: the nix CLI (flake or classic mode) -> ISO in the cache (iso/nixos/).
+    case 'nixos':
+      return buildNixosImage({ ...opts, image });
+    // cloud-init: a verified cloud image + a NoCloud seed ISO (iso/cloud-init/).
+    case 'cloud-init':
+      return buildCloudInitImage({ ...opts, image });
   }
 }
 

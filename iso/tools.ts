@@ -38,7 +38,7 @@ export async function runTool(
     reject: false,
     stripFinalNewline: true,
   });
-  if ((r as { code?: string }).code === 'ENOENT' || (r.failed && r.exitCode === undefined && /ENOENT/.test(r.message))) {
+  if ((r as { code?: string }).code === 'ENOENT') {
     throw toolMissing(component, cmd);
   }
   if (r.isCanceled) throw new Error(`${cmd} was cancelled`, { cause: opts.signal?.reason });

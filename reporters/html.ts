@@ -51,7 +51,7 @@ function renderRun(r: RunModel, consoles: ConsoleSource, tail: number): string {
       (r.exitCode !== undefined ? ` · exit ${r.exitCode}` : '') +
       '</div>',
     `<p class="counts"><span>${c.total} steps</span><span class="${c.passed ? 'n-passed' : ''}">${c.passed} passed</span><span class="${c.failed ? 'n-failed' : ''}">${c.failed} failed</span><span>${c.skipped} skipped</span></p>`,
-    r.error ? `<p class="error-line run-error">${h(r.error)}</p>` : '',
+    renderRunError(r.error),
     '<h2>Timeline</h2>',
     renderTimeline(timelineOf(r)),
     '<h2>Steps</h2>',
@@ -63,6 +63,14 @@ function renderRun(r: RunModel, consoles: ConsoleSource, tail: number): string {
     renderConsoles(r, consoles),
     '</section>',
   ].join('\n');
+}
+
+/** The run's error: its first line up front; the rest (a BootTimeout's console lines, a stack) folded. */
+function renderRunError(error: string | undefined): string {
+  if (!error) return '';
+  const [head, ...rest] = error.split('\n');
+  const more = rest.join('\n').trim();
+  return `<p class="error-line run-error">${h(head!)}</p>` + (more ? `<details class="run-error-details"><summary>full error</summary><pre>${h(more)}</pre></details>` : '');
 }
 
 function renderSteps(r: RunModel, tail: number): string {

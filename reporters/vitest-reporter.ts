@@ -51,7 +51,7 @@ export default class HarnessVitestReporter implements Reporter {
       on: 'vitest',
       status: r.state,
       durationMs: Math.round(t.diagnostic()?.duration ?? 0),
-      ...(errors.length ? { error: errors.map((e) => e.message).join('\n'), stderrTail: tail(errors[0]?.stack ?? '') } : {}),
+      ...(errors.length ? { error: errors.map((e) => e.message).join('\n'), stderrTail: head(errors[0]?.stack ?? '') } : {}),
     });
   }
 
@@ -98,6 +98,7 @@ export default class HarnessVitestReporter implements Reporter {
   }
 }
 
-function tail(s: string, lines = 20): string {
-  return s.split('\n').slice(-lines).join('\n');
+/** The top of a stack says where the test failed; the bottom is vitest's own frames. */
+function head(s: string, lines = 12): string {
+  return s.split('\n').slice(0, lines).join('\n');
 }

@@ -8,14 +8,17 @@ export const LABEL_RUN_ID = 'harness.run-id';
 export const LABEL_PID = 'harness.pid';
 export const LABEL_HOST = 'harness.host';
 export const LABEL_NAME = 'harness.name';
+/** The container's state dir; a container.json there with `kept: true` exempts it from reaping. */
+export const LABEL_DIR = 'harness.dir';
 
 /** The labels every container the harness starts carries. */
-export function harnessLabels(runId: string, name: string, pid = process.pid): Record<string, string> {
+export function harnessLabels(runId: string, name: string, pid = process.pid, dir?: string): Record<string, string> {
   return {
     [LABEL_OWNER]: OWNER,
     [LABEL_RUN_ID]: runId,
     [LABEL_PID]: String(pid),
     [LABEL_HOST]: hostname(),
     [LABEL_NAME]: name,
+    ...(dir ? { [LABEL_DIR]: dir } : {}),
   };
 }

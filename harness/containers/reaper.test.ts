@@ -1,7 +1,8 @@
 // Real dockerd: a harness process killed with SIGKILL leaves its container behind; reapOrphanContainers removes
-// it, and leaves alone unlabelled containers, other owners' containers and containers of live harness processes.
+// it, and leaves alone unlabelled containers, other owners' containers, containers of live harness processes and
+// containers kept on purpose.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,12 +59,17 @@ describe.skipIf(!ready)('reapOrphanContainers (real dockerd)', () => {
     const unlabelled = await run({});
     const otherOwner = await run({ ...harnessLabels(runId, 'other', childPid), [LABEL_OWNER]: 'someone-else' });
     const live = await run(harnessLabels(runId, 'live', process.pid));
+    // Kept on purpose (teardown: keep) by the same dead process: its container.json says so.
+    const keptDir = join(work, 'kept');
+    const kept = await run(harnessLabels(runId, 'kept', childPid, keptDir));
+    await mkdir(keptDir, { recursive: true });
+    await writeFile(join(keptDir, 'container.json'), JSON.stringify({ id: kept, kept: true }));
 
     const reaped = await reapOrphanContainers();
     expect(reaped.map((r) => r.id)).toContain(orphanId);
     expect(reaped.find((r) => r.id === orphanId)).toMatchObject({ name: 'orphan', runId, pid: childPid });
     await expect(docker.getContainer(orphanId).inspect()).rejects.toMatchObject({ statusCode: 404 });
-    for (const id of [unlabelled, otherOwner, live]) {
+    for (const id of [unlabelled, otherOwner, live, kept]) {
       expect((await docker.getContainer(id).inspect()).State.Running).toBe(true);
     }
     expect(reaped.map((r) => r.id)).not.toContain(live);

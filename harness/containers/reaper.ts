@@ -1,11 +1,14 @@
 // Removes containers left behind by a harness process that died (SIGKILL, OOM, power loss).
 // Why not Ryuk: its image cannot be pulled offline. Every harness container carries harness.owner, harness.pid
 // and harness.host labels (labels.ts); one whose owning pid is dead on this host is an orphan. Containers
-// without the owner label, other owners', other hosts' and live processes' are never touched.
+// without the owner label, other owners', other hosts' and live processes' are never touched, nor those kept
+// on purpose (teardown: keep).
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { pidAlive } from '../lock.js';
 import { dockerode } from './docker-client.js';
-import { LABEL_HOST, LABEL_NAME, LABEL_OWNER, LABEL_PID, LABEL_RUN_ID, OWNER } from './labels.js';
+import { LABEL_DIR, LABEL_HOST, LABEL_NAME, LABEL_OWNER, LABEL_PID, LABEL_RUN_ID, OWNER } from './labels.js';
 
 export interface ReapedContainer {
   id: string;
@@ -32,6 +35,7 @@ export async function reapOrphanContainers(opts: ReapOptions = {}): Promise<Reap
     if (labels[LABEL_OWNER] !== OWNER || labels[LABEL_HOST] !== host) continue;
     const pid = Number(labels[LABEL_PID]);
     if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
+    if (await keptOnPurpose(c.Id, labels[LABEL_DIR])) continue;
     try {
       await docker.getContainer(c.Id).remove({ force: true, v: true });
       reaped.push({ id: c.Id, name: labels[LABEL_NAME], runId: labels[LABEL_RUN_ID], pid });
@@ -42,4 +46,15 @@ export async function reapOrphanContainers(opts: ReapOptions = {}): Promise<Reap
     }
   }
   return reaped;
+}
+
+/** A container kept by teardown policy (RunningContainer.keep()) says so in its state dir's container.json. */
+async function keptOnPurpose(id: string, dir: string | undefined): Promise<boolean> {
+  if (!dir) return false;
+  try {
+    const rec = JSON.parse(await readFile(join(dir, 'container.json'), 'utf8')) as { id?: string; kept?: boolean };
+    return rec.id === id && rec.kept === true;
+  } catch {
+    return false;
+  }
 }

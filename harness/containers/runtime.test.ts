@@ -160,6 +160,24 @@ describe.skipIf(!ready)('container runtime (real dockerd)', () => {
     expect(await containersWithLabel(`${LABEL_RUN_ID}=${failRun}`)).toEqual([]);
   });
 
+  it('reports the exit code and output of a container that dies before it is ready, and removes it', async () => {
+    const deadRun = `${runId}-dead`;
+    const err = await startContainer({
+      name: 'dies',
+      runId: deadRun,
+      config: containerSchema.parse({ image: 'harness/busybox', ports: [80], command: ['sh', '-c', 'echo cannot-start >&2; exit 3'], startupTimeout: '3s' }),
+      dir: join(work, 'dies'),
+      cacheDir: join(work, 'cache'),
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ContainerNotReady);
+    expect((err as ContainerNotReady).lastError).toMatch(/exited with code 3/);
+    expect((err as ContainerNotReady).logTail).toContain('cannot-start');
+    expect(await containersWithLabel(`${LABEL_RUN_ID}=${deadRun}`)).toEqual([]);
+  });
+
   it('refuses an image that is not in the engine, creating nothing', async () => {
     const missRun = `${runId}-miss`;
     await expect(

@@ -1,6 +1,6 @@
 // Starts a scenario's container through testcontainers and hands back a RunningContainer: its host ports on
 // 127.0.0.1, its log, a Target for steps, and an idempotent stop(). Every failure path removes what it started.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { StartedTestContainer } from 'testcontainers';
 import type { EmittedEvent } from '../events.js';
@@ -53,14 +53,17 @@ export interface RunningContainer extends AsyncDisposable {
   logTail(lines?: number): string[];
   /** A Target running steps through the container's exec. */
   target(): Target;
+  /** Removes the container (idempotent). */
   stop(): Promise<void>;
+  /** Teardown policy keep: leave it running and exempt it from orphan reaping; `harness` can find it by container.json. */
+  keep(): Promise<void>;
 }
 
 /** Builds or finds the image, starts the container, waits until ready. */
 export async function startContainer(opts: StartContainerOptions): Promise<RunningContainer> {
   const { name, config, runId } = opts;
   const emit = opts.emit ?? (() => undefined);
-  const dir = opts.dir ?? vmFiles(harnessPaths().vms, name).dir;
+  const dir = resolve(opts.dir ?? vmFiles(harnessPaths().vms, name).dir);
   await mkdir(dir, { recursive: true });
   await dockerClient();
   const reaped = await reapOrphanContainers();
@@ -71,7 +74,7 @@ export async function startContainer(opts: StartContainerOptions): Promise<Runni
   await rm(logFile, { force: true });
   const log = new ContainerLog(name, logFile, emit);
   const builder = new LoopbackContainer(image)
-    .withLabels(harnessLabels(runId, name))
+    .withLabels(harnessLabels(runId, name, process.pid, dir))
     .withExposedPorts(...config.ports)
     .withEnvironment(config.env)
     .withStartupTimeout(config.startupTimeout)
@@ -86,18 +89,27 @@ export async function startContainer(opts: StartContainerOptions): Promise<Runni
     started = await builder.start();
   } catch (e) {
     const id = builder.createdId;
+    const exited = id ? await exitedState(id) : undefined;
     if (id) await forceRemove(id);
     log.finish();
     await log.closed;
     emit({ type: 'container.state', name, image, id, status: 'removed', ports: [] });
     emit({ type: 'artifact', vm: name, kind: 'container-log', path: logFile });
     if (e instanceof HarnessError) throw e;
-    throw new ContainerNotReady(name, config.startupTimeout, log.lastLines(), (e as Error).message, { cause: e });
+    const why = exited ? `it exited with code ${exited.exitCode}; ${(e as Error).message}` : (e as Error).message;
+    const tail = log.lastLines().length ? log.lastLines() : (exited?.logTail ?? []);
+    throw new ContainerNotReady(name, config.startupTimeout, tail, why, { cause: e });
   }
   const ports = config.ports.map((p) => ({ container: p, host: started.getMappedPort(p) }));
-  await writeFile(join(dir, 'container.json'), JSON.stringify({ name, id: started.getId(), image, runId, host: LOOPBACK, ports }, null, 2));
+  const running = new StartedHarnessContainer(name, image, started, ports, log, dir, emit);
+  try {
+    await writeFile(join(dir, 'container.json'), JSON.stringify({ name, id: started.getId(), image, runId, host: LOOPBACK, ports }, null, 2));
+  } catch (e) {
+    await running.stop();
+    throw e;
+  }
   emit({ type: 'container.state', name, image, id: started.getId(), status: 'running', ports });
-  return new StartedHarnessContainer(name, image, started, ports, log, dir, emit);
+  return running;
 }
 
 class StartedHarnessContainer implements RunningContainer {
@@ -148,6 +160,13 @@ class StartedHarnessContainer implements RunningContainer {
     await this.stop();
   }
 
+  async keep(): Promise<void> {
+    const file = join(this.dir, 'container.json');
+    const rec = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    await writeFile(file, JSON.stringify({ ...rec, kept: true }, null, 2));
+    this.emit({ type: 'container.state', name: this.name, image: this.image, id: this.id, status: 'kept', ports: this.ports });
+  }
+
   private async doStop(): Promise<void> {
     this.emit({ type: 'container.state', name: this.name, image: this.image, id: this.id, status: 'stopping', ports: this.ports });
     try {
@@ -185,6 +204,31 @@ async function resolveImage(opts: StartContainerOptions, emit: (e: EmittedEvent)
     throw new ContainerImageError(image, 'it is not in the local engine and no registry is reachable; build it with `build:` (FROM harness/busybox) or load it with docker load/import');
   }
   return image;
+}
+
+/** For a container that stopped before it was ready: its exit code and last output (the log stream never attached). */
+async function exitedState(id: string): Promise<{ exitCode: number; logTail: string[] } | undefined> {
+  try {
+    const c = (await dockerode()).getContainer(id);
+    const info = await c.inspect();
+    if (info.State.Running) return undefined;
+    const raw = (await c.logs({ stdout: true, stderr: true, tail: 30, follow: false })) as unknown as Buffer;
+    return { exitCode: info.State.ExitCode, logTail: demuxLogs(raw).split('\n').filter(Boolean) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Docker's multiplexed log format: 8-byte frame headers (stream, 0, 0, 0, size32be) before each chunk. */
+export function demuxLogs(buf: Buffer): string {
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const size = buf.readUInt32BE(i + 4);
+    parts.push(buf.subarray(i + 8, i + 8 + size));
+    i += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
 
 async function forceRemove(id: string): Promise<void> {

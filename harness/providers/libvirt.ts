@@ -2,7 +2,8 @@
 // XML, the virsh wrapper, the state mapping, snapshots and reaping live in ./libvirt/; this file is the lifecycle.
 // Persistent domains (define + start): `stop` leaves the domain defined (status Stopped), `clean` undefines it.
 // The caller holds the per-VM lock around start/stop/clean; nothing here takes it.
-import { access, chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { access, chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -24,13 +25,23 @@ import { isActive, mapDomState, parseDomState, type ParsedDomState } from './lib
 import { assertQemuCanReach, createBlank, createOverlay, systemQemuUser, type QemuUser } from './libvirt/storage.js';
 import { DEFAULT_LIBVIRT_URI, parseLibvirtUri, type LibvirtUri } from './libvirt/uri.js';
 import { Virsh, VirshFailed } from './libvirt/virsh.js';
-import { readVmRecord, writeVmRecord, type LibvirtVmRecord } from './libvirt/vm-record.js';
+import { libvirtExtra, type LibvirtExtra } from './libvirt/vm-record.js';
+import { formatPortsFile, readVmRecord, removeVmDir, writeVmRecord, type VmRecord } from './vm-state.js';
+import { registerProvider } from './registry.js';
+import { registerReaper } from '../reap.js';
+import { toMiB } from '../scenario/units.js';
 
 export interface LibvirtProviderOptions {
   /** Default connection; a VM's `libvirt.uri` overrides it. Default qemu:///system. */
   uri?: string;
+  /** Private key path recorded in vm.json so `harness vm ssh` can log in later (as the qemu provider does). */
+  privateKeyPath?: string;
+  /** Where the KVM probe caches its answer (harnessPaths().cache). */
+  cacheDir?: string;
+  /** A kernel to boot-test KVM with (from the tiny image); optional. */
+  probeKernel?: () => Promise<string | undefined>;
   virshBinary?: string;
-  /** Resolves `accel: auto|kvm|tcg` (default: harness/providers/kvm-probe.ts decideAccel). */
+  /** Resolves `accel: auto|kvm|tcg` (default: harness/providers/kvm-probe.ts decideAccel with cacheDir/probeKernel). */
   decideAccel?: (requested: 'auto' | 'kvm' | 'tcg') => Promise<AccelDecision>;
   /** Whether SSH answers on 127.0.0.1:port (Starting vs Running). Default: an SSH banner arrives. */
   sshAnswers?: (port: number) => Promise<boolean>;
@@ -116,67 +127,92 @@ export class LibvirtProvider implements Provider {
         created.disk = true;
       }
 
-      const need = (config.sshPort === undefined ? 1 : 0) + config.ports.filter((p) => p.host === undefined).length;
-      created.ports = need ? await allocatePorts(need, { owner: `libvirt:${domain}`, dir: this.opts.portsDir }) : [];
-      const pool = [...created.ports];
-      const sshPort = config.sshPort ?? pool.shift()!;
-      const forwards: Forward[] = config.ports.map((p) => ({ guest: p.guest, host: p.host ?? pool.shift()! }));
+      // Our ports were free when checked, but a foreign process can bind one before qemu does: on that clash,
+      // release them and try again with fresh ones (a port the scenario fixed is retried as is, and fails again).
+      let decision!: AccelDecision;
+      let sshPort!: number;
+      let forwards!: Forward[];
+      let mac!: string;
+      for (let attempt = 1; ; attempt++) {
+        const need = (config.sshPort === undefined ? 1 : 0) + config.ports.filter((p) => p.host === undefined).length;
+        created.ports = need ? await allocatePorts(need, { owner: `libvirt:${domain}`, dir: this.opts.portsDir }) : [];
+        const pool = [...created.ports];
+        sshPort = config.sshPort ?? pool.shift()!;
+        forwards = config.ports.map((p) => ({ guest: p.guest, host: p.host ?? pool.shift()! }));
 
-      const decision = await (this.opts.decideAccel ?? ((requested) => decideAccel({ requested })))(config.accel);
-      spec.emit({ type: 'vm.accel', vm: name, accel: decision.accel, reason: decision.reason });
+        decision ??= this.opts.decideAccel
+          ? await this.opts.decideAccel(config.accel)
+          : await decideAccel({ requested: config.accel, kernel: await this.opts.probeKernel?.(), cacheDir: this.opts.cacheDir });
+        if (attempt === 1) spec.emit({ type: 'vm.accel', vm: name, accel: decision.accel, reason: decision.reason });
 
-      const meta: HarnessMetadata = { runId: spec.runId ?? '', pid: process.pid, host: hostname(), vm: name, dir: f.dir };
-      const mac = macFor(domain);
-      const xml = buildDomainXml({
-        domainName: domain,
-        accel: decision.accel,
-        memoryMiB: Math.ceil(config.memory / 1024 / 1024),
-        cpus: config.cpus,
-        disk: f.disk,
-        iso,
-        seedIso: image.seedIso,
-        consoleLog: f.log,
-        sshPort,
-        forwards,
-        mac,
-        metadata: meta,
-      });
-      const xmlPath = join(f.dir, 'domain.xml');
-      await writeFile(xmlPath, xml);
-      await rm(f.log, { force: true }); // one boot per console log: readiness tails must not show the last boot
-      await virsh.ok(['define', xmlPath]);
-      created.defined = before === undefined;
-      await virsh.ok(['start', domain]);
+        const meta: HarnessMetadata = { runId: spec.runId ?? '', pid: process.pid, host: hostname(), vm: name, dir: f.dir };
+        mac = macFor(domain);
+        const xml = buildDomainXml({
+          domainName: domain,
+          accel: decision.accel,
+          memoryMiB: toMiB(config.memory),
+          cpus: config.cpus,
+          disk: f.disk,
+          iso,
+          seedIso: image.seedIso,
+          consoleLog: f.log,
+          sshPort,
+          forwards,
+          mac,
+          metadata: meta,
+        });
+        const xmlPath = join(f.dir, 'domain.xml');
+        await writeFile(xmlPath, xml);
+        await rm(f.log, { force: true }); // one boot per console log: readiness tails must not show the last boot
+        await virsh.ok(['define', xmlPath]);
+        created.defined = before === undefined;
+        const started = await virsh.run(['start', domain]);
+        if (started.exitCode === 0) break;
+        if (attempt < 4 && created.ports.length && /host forwarding|hostfwd/i.test(started.stderr)) {
+          await releasePorts(created.ports, this.opts.portsDir);
+          created.ports = [];
+          continue;
+        }
+        throw new VirshFailed(virsh.uri, started);
+      }
 
+      spec.emit({ type: 'vm.status', vm: name, from: before ? 'Stopped' : 'NotCreated', to: 'Starting', message: `libvirt ${domain} (${decision.accel})` });
       const inventory = await collectInventory(virsh, domain, true);
       const pid = await qemuPid(uri, domain);
+      if (pid) await writeFile(f.pid, `${pid}\n`); // lets the shared pidfile tools (livePid) see the qemu process
       if (pid && created.ports.length) await transferPorts(created.ports, pid, `libvirt:${domain}`, this.opts.portsDir);
-      const rec: LibvirtVmRecord = {
+      const fwd = Object.fromEntries(forwards.map((x) => [x.guest, x.host]));
+      const extra: LibvirtExtra = { uri: uri.uri, domain, uuid: inventory.uuid, mac, reservedPorts: created.ports };
+      const rec: VmRecord = {
         name,
         provider: 'libvirt',
-        dir: f.dir,
         config,
-        image,
         accel: decision.accel,
         sshPort,
-        forwards,
-        reservedPorts: created.ports,
-        consoleLog: f.log,
-        disk: f.disk,
+        forwards: fwd,
+        user: image.user,
+        hostPublicKey: image.hostPublicKey,
+        privateKeyPath: this.opts.privateKeyPath ?? '',
+        image: { path: image.path, builder: image.builder, cacheKey: image.cacheKey, kind: image.kind, seedIso: image.seedIso },
         runId: spec.runId,
-        startedAt: new Date(this.clock.now()).toISOString(),
-        libvirt: { uri: uri.uri, domain, uuid: inventory.uuid, mac },
+        teardown: spec.teardown,
+        ownerPid: process.pid,
+        createdAt: new Date(this.clock.now()).toISOString(),
+        extra: { libvirt: extra },
       };
       await writeVmRecord(vmsDir, rec);
+      await writeFile(f.ports, formatPortsFile(sshPort, fwd));
+      spec.emit({ type: 'vm.created', vm: name, provider: 'libvirt', arch: config.arch, cpus: config.cpus, memoryMiB: toMiB(config.memory), disk: f.disk, sshPort, dir: f.dir });
       spec.emit({
         type: 'vm.event',
         vm: name,
         kind: 'ConfigurationUpdated',
         severity: 'Info',
         message: `libvirt domain ${domain} (${inventory.uuid}) started on ${uri.uri}`,
-        details: { ...inventory, accel: decision.accel, sshPort, forwards },
+        details: { ...inventory, accel: decision.accel, sshPort, forwards: fwd },
       });
-      return this.machine(rec, virsh, inventory, pid);
+      spec.emit({ type: 'artifact', vm: name, kind: 'console-log', path: f.log });
+      return this.machine(name, f.dir, f.log, { accel: decision.accel, sshPort, forwards: fwd }, virsh, inventory, pid);
     } catch (e) {
       // Leave nothing half-made: the domain we defined, the disk we created, the ports we reserved.
       if (created.defined) {
@@ -200,28 +236,24 @@ export class LibvirtProvider implements Provider {
     });
   }
 
-  /** Reattaches to a running (or paused) domain; the forwarded ports are read back from its XML. */
+  /** Reattaches to a running (or paused) domain; the forwarded ports are read back from its live XML. */
   async attach(name: string, vmsDir: string): Promise<LibvirtStartedMachine | undefined> {
-    const { virsh, domain, rec, uri } = await this.locate(name, vmsDir);
+    const { virsh, domain, uri } = await this.locate(name, vmsDir);
     if (!isActive(await domState(virsh, domain))) return undefined;
     const xml = await virsh.ok(['dumpxml', domain]);
     const all = readForwards(xml);
-    const sshPort = all.find((x) => x.guest === 22)?.host;
-    if (sshPort === undefined) throw new HarnessError(`libvirt domain ${domain} has no hostfwd to guest port 22 in its XML: expected one, found ${JSON.stringify(all)}`);
-    const f = vmFiles(vmsDir, name);
+    const ssh = all.find((x) => x.guest === 22);
+    if (!ssh) throw new HarnessError(`libvirt domain ${domain} has no hostfwd to guest port 22 in its XML: expected one, found ${JSON.stringify(all)}`);
+    const forwards = Object.fromEntries(all.filter((x) => x !== ssh).map((x) => [x.guest, x.host]));
     const accel: Accel = /^<domain type=['"]kvm['"]/.test(xml) ? 'kvm' : 'tcg';
-    const current: LibvirtVmRecord = rec ?? {
-      name, provider: 'libvirt', dir: f.dir, accel, sshPort, forwards: [], consoleLog: f.log, disk: f.disk,
-      startedAt: new Date(this.clock.now()).toISOString(), libvirt: { uri: uri.uri, domain, mac: macFor(domain) },
-    };
-    const merged = { ...current, accel, sshPort, forwards: all.filter((x) => x.guest !== 22 || x.host !== sshPort) };
+    const f = vmFiles(vmsDir, name);
     const inventory = await collectInventory(virsh, domain, uri.transport === 'local');
-    return this.machine(merged, virsh, inventory, await qemuPid(uri, domain));
+    return this.machine(name, f.dir, f.log, { accel, sshPort: ssh.host, forwards }, virsh, inventory, await qemuPid(uri, domain));
   }
 
   /** ACPI shutdown, then `virsh destroy` after the grace period. A paused domain is destroyed at once. */
   async stop(name: string, vmsDir: string): Promise<void> {
-    const { virsh, domain, rec } = await this.locate(name, vmsDir);
+    const { virsh, domain, extra } = await this.locate(name, vmsDir);
     const st = await domState(virsh, domain);
     if (isActive(st) && st!.state !== 'paused' && st!.state !== 'pmsuspended') {
       await virsh.run(['shutdown', domain]);
@@ -239,23 +271,17 @@ export class LibvirtProvider implements Provider {
       const r = await virsh.run(['destroy', domain]);
       if (r.exitCode !== 0 && isActive(await domState(virsh, domain))) throw new VirshFailed(virsh.uri, r);
     }
-    if (rec) await releasePorts(portsOf(rec), this.opts.portsDir);
+    await rm(vmFiles(vmsDir, name).pid, { force: true });
+    if (extra?.reservedPorts.length) await releasePorts(extra.reservedPorts, this.opts.portsDir);
   }
 
   /** Destroys and undefines the domain, then removes the state dir (all but disk.qcow2 with preserveDisk). */
   async clean(name: string, vmsDir: string, options: CleanOptions = {}): Promise<void> {
-    const { virsh, domain, rec } = await this.locate(name, vmsDir);
+    const { virsh, domain, extra } = await this.locate(name, vmsDir);
     if (isActive(await domState(virsh, domain))) await virsh.run(['destroy', domain]);
     await undefineDomain(virsh, domain);
-    if (rec) await releasePorts(portsOf(rec), this.opts.portsDir);
-    const f = vmFiles(vmsDir, name);
-    if (!options.preserveDisk) {
-      await rm(f.dir, { recursive: true, force: true });
-      return;
-    }
-    for (const entry of await readdir(f.dir).catch(() => [] as string[])) {
-      if (entry !== 'disk.qcow2') await rm(join(f.dir, entry), { recursive: true, force: true });
-    }
+    if (extra?.reservedPorts.length) await releasePorts(extra.reservedPorts, this.opts.portsDir);
+    await removeVmDir(vmsDir, name, options.preserveDisk ?? false);
   }
 
   // ---- beyond the Provider interface: snapshots, ownership, reaping ----
@@ -295,7 +321,7 @@ export class LibvirtProvider implements Provider {
     return snap.snapshotList(virsh, domain);
   }
 
-  /** Marks the domain kept (teardown keep / keep-on-failure): reapOrphanDomains then leaves it alone. */
+  /** Marks the domain itself kept (besides vm.json's `kept`), so the domain reaper spares it even without vm.json. */
   async markKept(name: string, vmsDir: string): Promise<void> {
     const { virsh, domain } = await this.locate(name, vmsDir);
     const meta = await readDomainMetadata(virsh, domain);
@@ -312,23 +338,33 @@ export class LibvirtProvider implements Provider {
     return reapOrphanDomains(this.virsh(uri));
   }
 
-  private async locate(name: string, vmsDir: string): Promise<{ virsh: Virsh; domain: string; rec?: LibvirtVmRecord; uri: LibvirtUri }> {
+  /** Which daemon and domain a VM lives in: from vm.json when there is one, else the defaults. */
+  private async locate(name: string, vmsDir: string): Promise<{ virsh: Virsh; domain: string; extra?: LibvirtExtra; rec?: VmRecord; uri: LibvirtUri }> {
     const rec = await readVmRecord(vmsDir, name);
-    const uri = rec ? parseLibvirtUri(rec.libvirt.uri) : this.uri;
-    return { virsh: this.virsh(uri.uri), domain: rec?.libvirt.domain ?? domainName(name, vmsDir), rec, uri };
+    const extra = libvirtExtra(rec);
+    const uri = extra ? parseLibvirtUri(extra.uri) : this.uri;
+    return { virsh: this.virsh(uri.uri), domain: extra?.domain ?? domainName(name, vmsDir), extra, rec: extra ? rec : undefined, uri };
   }
 
-  private machine(rec: LibvirtVmRecord, virsh: Virsh, inventory: DomainInventory, pid: number | undefined): LibvirtStartedMachine {
-    const domain = rec.libvirt.domain;
+  private machine(
+    name: string,
+    dir: string,
+    consoleLog: string,
+    net: { accel: Accel; sshPort: number; forwards: Record<number, number> },
+    virsh: Virsh,
+    inventory: DomainInventory,
+    pid: number | undefined,
+  ): LibvirtStartedMachine {
+    const domain = inventory.domain;
     return {
-      name: rec.name,
+      name,
       provider: this.name,
       sshHost: '127.0.0.1',
-      sshPort: rec.sshPort,
-      forwards: Object.fromEntries(rec.forwards.map((x) => [x.guest, x.host])),
-      accel: rec.accel,
-      consoleLog: rec.consoleLog,
-      dir: rec.dir,
+      sshPort: net.sshPort,
+      forwards: net.forwards,
+      accel: net.accel,
+      consoleLog,
+      dir,
       pid,
       isAlive: async () => isActive(await domState(virsh, domain)),
       domain,
@@ -359,10 +395,6 @@ async function defaultSshAnswers(port: number): Promise<boolean> {
   return (await sshBanner(port)) !== undefined;
 }
 
-/** Only the ports this provider reserved (a port the scenario fixed may be someone else's reservation). */
-function portsOf(rec: LibvirtVmRecord): number[] {
-  return rec.reservedPorts ?? [];
-}
 
 async function exists(p: string): Promise<boolean> {
   return access(p).then(
@@ -370,3 +402,13 @@ async function exists(p: string): Promise<boolean> {
     () => false,
   );
 }
+
+// The registry builds providers by name (vm.json's `provider`), so `harness vm` and crash reaping can reach libvirt VMs.
+registerProvider('libvirt', (ctx) => new LibvirtProvider({ privateKeyPath: ctx.privateKeyPath, cacheDir: ctx.paths.cache, probeKernel: ctx.probeKernel }));
+
+// Domains whose harness died before writing vm.json (or whose vms/ is gone) are found by their metadata instead.
+// Only when the local system daemon is up: no libvirt here means nothing of ours can be there.
+registerReaper(async (_paths, log) => {
+  if (!existsSync('/run/libvirt/libvirt-sock')) return;
+  for (const d of await new LibvirtProvider().reapOrphanDomains()) log(`reaped libvirt domain ${d} left by a dead harness process`);
+});

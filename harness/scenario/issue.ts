@@ -32,6 +32,7 @@ export function fixedLocator(pos: Position): Locator {
 
 /** `vms.server.memory`, `steps[1].on`, `vms["my vm"]`. */
 export function formatPath(path: IssuePath): string {
+  if (path.length > 16) return `${formatPath(path.slice(0, 8))}…(${path.length - 12} more levels)…${formatPath(path.slice(-4)).replace(/^(?=[^[])/, '.')}`;
   let out = '';
   for (const p of path) {
     if (typeof p === 'number') out += `[${p}]`;

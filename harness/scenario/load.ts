@@ -59,7 +59,7 @@ export async function loadScenarioText(text: string | Uint8Array, file: string, 
       throw new ScenarioError([{ file: abs, path: '', expected: `a scenario of at most ${formatSize(MAX_SCENARIO_BYTES)}`, found: `${formatSize(source.length)} of text` }]);
     }
     const lc = new LineCounter();
-    const doc = parseDocument(source, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, merge: true, logLevel: 'silent' });
+    const doc = parseDocument(source, { lineCounter: lc, prettyErrors: false, uniqueKeys: false, merge: true, logLevel: 'error' });
     locator = yamlLocator(doc, lc);
     const syntax = yamlProblems(doc, source);
     if (syntax.length > 0) throw new ScenarioError(toScenarioIssues(syntax, abs, locator));
@@ -84,7 +84,11 @@ export async function loadScenarioText(text: string | Uint8Array, file: string, 
   }
 }
 
-/** YAML syntax errors, tags we don't resolve, non-string keys and aliases to unknown anchors. */
+/**
+ * YAML syntax errors, tags we don't resolve, duplicate keys, non-string keys and aliases to unknown anchors.
+ * Duplicate keys are found here with a Set: the yaml package's own uniqueKeys check compares every pair of keys,
+ * which takes seconds to minutes on a 1M map of short keys.
+ */
 function yamlProblems(doc: Document, source: string): RawIssue[] {
   const out: RawIssue[] = doc.errors.map((err) => syntaxIssue(doc, err, source));
   for (const w of doc.warnings) {
@@ -104,10 +108,20 @@ function yamlProblems(doc: Document, source: string): RawIssue[] {
         out.push({ path: pathAtOffset(doc, at), offset: at, expected: 'an alias to an anchor defined above it (&name before *name)', found: `*${node.source}` });
       }
     },
-    Pair(_, pair) {
-      if (isPair(pair) && pair.key !== null && !isScalar(pair.key)) {
+    Map(_, map) {
+      if (map.anchor) anchors.add(map.anchor); // the Map visitor replaces Node for maps
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isPair(pair) || pair.key === null) continue;
         const at = (pair.key as { range?: [number, number, number] }).range?.[0] ?? 0;
-        out.push({ path: pathAtOffset(doc, at), offset: at, expected: 'a plain key (a word, not a list or a map)', found: 'a complex key (? [...] or {...})' });
+        if (!isScalar(pair.key)) {
+          out.push({ path: pathAtOffset(doc, at), offset: at, expected: 'a plain key (a word, not a list or a map)', found: 'a complex key (? [...] or {...})' });
+          continue;
+        }
+        const v = pair.key.value;
+        const key = typeof v === 'symbol' ? (v.description ?? '') : String(v);
+        if (seen.has(key)) out.push({ path: pathAtOffset(doc, at), offset: at, expected: 'each key once in a map', found: `the key ${quote(key)} a second time` });
+        seen.add(key);
       }
     },
   });
@@ -123,6 +137,8 @@ function syntaxIssue(doc: Document, err: YAMLError, source: string): RawIssue {
       return { path, offset, expected: 'each key once in a map', found: `the key ${quote(keyAt(source, offset))} a second time` };
     case 'MULTIPLE_DOCS':
       return { path: [], offset, expected: 'a single YAML document', found: 'a second document (after ---)' };
+    case 'RESOURCE_EXHAUSTION':
+      return { path, offset, expected: 'a document nested less deeply', found: `nesting too deep to read (${first})` };
     case 'TAB_AS_INDENT':
       return { path, offset, expected: 'spaces for indentation', found: 'a tab' };
     default:

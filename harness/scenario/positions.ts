@@ -44,12 +44,28 @@ function findOffset(doc: Document, path: IssuePath, where: 'key' | 'value'): num
   return startOf(node) ?? fallback;
 }
 
+/** Key -> first pair, per map: locating thousands of issues in a big map stays linear. */
+const pairIndex = new WeakMap<object, Map<string, Pair>>();
+
+function indexOf(items: Pair[]): Map<string, Pair> {
+  let idx = pairIndex.get(items);
+  if (!idx) {
+    idx = new Map();
+    for (const p of items) {
+      const k = keyText(p.key);
+      if (k !== undefined && !idx.has(k)) idx.set(k, p);
+    }
+    pairIndex.set(items, idx);
+  }
+  return idx;
+}
+
 /** A pair by key; also looks through `<<: *defaults` merge keys, where the value really comes from. */
 function findPair(doc: Document, items: Pair[], key: string, depth = 0): Pair | undefined {
-  const direct = items.find((p) => keyText(p.key) === key);
+  const direct = indexOf(items).get(key);
   if (direct || depth > 5) return direct;
-  for (const p of items) {
-    if (keyText(p.key) !== '<<') continue;
+  const merge = indexOf(items).get('<<');
+  for (const p of merge ? [merge] : []) {
     const sources = isSeq(p.value) ? p.value.items : [p.value];
     for (const s of sources) {
       const m = deref(doc, s);
@@ -63,7 +79,7 @@ function findPair(doc: Document, items: Pair[], key: string, depth = 0): Pair | 
 }
 
 function keyText(k: unknown): string | undefined {
-  if (isScalar(k)) return k.value === null ? '' : String(k.value);
+  if (isScalar(k)) return k.value === null ? '' : typeof k.value === 'symbol' ? (k.value.description ?? '') : String(k.value);
   return undefined;
 }
 

@@ -103,13 +103,14 @@ function checkSteps(data: Obj): RawIssue[] {
   if (!Array.isArray(data.steps)) return [];
   const issues: RawIssue[] = [];
   const machines = MACHINE_SECTIONS.flatMap((s) => entries(data[s]).map(([n]) => n));
+  const known = new Set(machines);
   const seen = new Map<string, number>();
   data.steps.forEach((step, i) => {
     if (!isObj(step)) return;
-    if (typeof step.on === 'string' && step.on !== '' && !machines.includes(step.on)) {
+    if (typeof step.on === 'string' && step.on !== '' && !known.has(step.on)) {
       issues.push({
         path: ['steps', i, 'on'],
-        expected: `the name of a machine declared in this scenario (${machines.join(', ') || 'none declared'})`,
+        expected: `the name of a machine declared in this scenario (${listBriefly(machines) || 'none declared'})`,
         found: describeValue(step.on),
       });
     }
@@ -213,6 +214,10 @@ function durationMs(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v * 1000;
   if (typeof v === 'string' && DURATION_RE.test(v)) return parseDurationMs(v);
   return undefined;
+}
+
+function listBriefly(names: string[]): string {
+  return names.length > 10 ? `${names.slice(0, 10).join(', ')}, ... (${names.length} in all)` : names.join(', ');
 }
 
 function isObj(v: unknown): v is Obj {

@@ -144,6 +144,8 @@ interface BranchKey {
   key?: string;
   values?: unknown[];
   type: string;
+  /** Every key the branch allows (object branches). */
+  keys?: string[];
 }
 
 const branchCache = new WeakMap<object, BranchKey[]>();
@@ -169,7 +171,7 @@ function unionMessage(inst: unknown, input: unknown): string {
       const others = [...new Set(branches.filter((b) => b.key !== undefined && b.key !== literal.key).map((b) => b.key!))];
       return hint({ atKey: literal.key!, expected: `one of ${values.map(String).join(' | ')}${others.length ? ` (or, instead of ${literal.key}, the key ${others.join(' | ')})` : ''}` });
     }
-    const known = new Set(branches.flatMap((_, i) => Object.keys(objectShape(defOf(inst)?.options && (defOf(inst)!.options as unknown[])[i]) ?? {})));
+    const known = new Set(branches.flatMap((b) => b.keys ?? []));
     const keys = branches.map((b) => b.key).filter((k): k is string => k !== undefined);
     const near = Object.keys(input).filter((k) => !known.has(k)).map((k) => closest(k, keys)).find(Boolean);
     return near ? `${summary} (did you mean "${near}"?)` : summary;
@@ -210,8 +212,9 @@ function unionBranches(inst: unknown): BranchKey[] | undefined {
     if (!shape) return { type: String(defOf(unwrap(o))?.type ?? 'unknown') };
     const own = required[i]!.filter((k) => required.filter((r) => r.includes(k)).length < objectCount);
     const literal = own.find((k) => defOf(unwrap(shape[k]))?.type === 'literal');
-    if (literal) return { key: literal, values: (defOf(unwrap(shape[literal]))?.values as unknown[]) ?? [], type: 'object' };
-    return own[0] !== undefined ? { key: own[0], type: 'object' } : { type: 'object' };
+    const keys = Object.keys(shape);
+    if (literal) return { key: literal, values: (defOf(unwrap(shape[literal]))?.values as unknown[]) ?? [], type: 'object', keys };
+    return own[0] !== undefined ? { key: own[0], type: 'object', keys } : { type: 'object', keys };
   });
   branchCache.set(inst, branches);
   return branches;

@@ -2,12 +2,17 @@
 // request with the local /bin/sh and serves the sftp subsystem with OpenSSH's own sftp-server. It stands in for
 // the guest's sshd/dropbear so the SSH layer can be tested without booting a VM. Like sshd it delivers `signal`
 // requests to the command's process only, and does not kill a command when the client closes its channel.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdir, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Connection, ServerChannel } from 'ssh2';
 import { publicKeyBlob } from './host-key.js';
+
+const execFileAsync = promisify(execFile);
 
 export const SFTP_SERVER_PATH = '/usr/lib/openssh/sftp-server';
 
@@ -20,6 +25,9 @@ export interface TestPeerOptions {
   sftp?: boolean;
   /** Working directory for commands and sftp. */
   cwd?: string;
+  /** The shell that runs exec requests (`<shell...> -c CMD`) and its PATH; default /bin/sh and the host PATH. */
+  shell?: string[];
+  path?: string;
 }
 
 export interface TestPeer {
@@ -34,6 +42,22 @@ export interface TestPeer {
   /** Stops reading from every client socket and answers nothing, as a hung VM would. */
   freezeConnections(): void;
   close(): Promise<void>;
+}
+
+/**
+ * A folder of busybox applet links, so the peer's commands see only what a busybox guest has
+ * (no ss, no pgrep, no GNU options). Returns the shell argv and PATH for startTestPeer.
+ */
+export async function busyboxUserland(dir: string, busybox = '/bin/busybox'): Promise<{ shell: string[]; path: string }> {
+  const bin = join(dir, 'busybox-bin');
+  await mkdir(bin, { recursive: true });
+  const { stdout } = await execFileAsync(busybox, ['--list']);
+  for (const applet of stdout.split('\n').filter(Boolean)) {
+    await symlink(busybox, join(bin, applet)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
+  }
+  return { shell: [join(bin, 'sh')], path: bin };
 }
 
 export async function startTestPeer(opts: TestPeerOptions): Promise<TestPeer> {
@@ -87,9 +111,10 @@ export async function startTestPeer(opts: TestPeerOptions): Promise<TestPeer> {
         });
         session.on('exec', (accept, _reject, info) => {
           const channel = accept();
-          child = spawn('/bin/sh', ['-c', info.command], {
+          const [shell = '/bin/sh', ...shellArgs] = opts.shell ?? [];
+          child = spawn(shell, [...shellArgs, '-c', info.command], {
             cwd: opts.cwd,
-            env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: opts.cwd ?? '/', ...env },
+            env: { PATH: opts.path ?? process.env.PATH ?? '/usr/bin:/bin', HOME: opts.cwd ?? '/', ...env },
             stdio: 'pipe',
           });
           wire(channel, child, true);

@@ -58,8 +58,9 @@ export async function checkProcess(target: Target, name: string, o: CheckOptions
   const list = parseProcessList(result.stdout);
   const found = findProcesses(list, name);
   if (found.length > 0) return { ok: true, summary: `process ${name} runs on ${target.name} (pid ${found.map((p) => p.pid).join(', ')})`, result };
-  const names = [...new Set(list.map((p) => p.comm))].sort();
-  const seen = names.slice(0, 40).join(', ') + (names.length > 40 ? `, ... (${names.length} names)` : '');
+  // Kernel threads (empty command line) would crowd out the names worth reading.
+  const names = [...new Set(list.filter((p) => p.cmdline !== '').map((p) => p.comm))].sort();
+  const seen = names.slice(0, 60).join(', ') + (names.length > 60 ? `, ... (${names.length} names)` : '');
   return { ok: false, summary: `no process named ${name} on ${target.name} (seen: ${seen || 'none'})`, result };
 }
 

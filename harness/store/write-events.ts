@@ -2,7 +2,7 @@
 // Every text column goes through redaction here, so no caller can store a secret by forgetting to.
 import { hostname } from 'node:os';
 import type { HarnessEvent } from '../events.js';
-import { redact, redactDeep, redactOpt } from '../redact.js';
+import { LineRedactor, redact, redactDeep, redactOpt } from '../redact.js';
 import type { Db } from './db.js';
 import { timelineEntryFor } from './timeline.js';
 
@@ -20,6 +20,7 @@ const json = (v: unknown): string => JSON.stringify(redactDeep(v));
 
 export class EventWriter {
   private readonly known = new Set<string>();
+  private readonly lines = new LineRedactor();
   private readonly cap: number;
   private readonly pid: number;
   private readonly host: string;
@@ -95,7 +96,7 @@ export class EventWriter {
         if (e.action === 'destroyed') s.snapshot.run(run, 'vm', redact(e.vm), json({ policy: e.policy }), 'deleted', e.at);
         break;
       case 'vm.log':
-        s.log.run(run, redact(e.vm), e.stream, redact(e.line), e.at);
+        s.log.run(run, redact(e.vm), e.stream, this.lines.line(`${run}\0${e.vm}\0${e.stream}`, e.line), e.at);
         break;
       case 'step.finished':
         s.step.run(run, e.index, redact(e.name), redact(e.on), e.status, e.durationMs, redactOpt(e.error), redactOpt(e.command),

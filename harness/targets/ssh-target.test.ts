@@ -89,6 +89,14 @@ describe('SshTarget.exec', () => {
     expect(check.stdout.trim()).toBe('gone');
   });
 
+  it('settles a timed-out command even when the server stops answering (no keepalive)', async () => {
+    const { peer, target } = await setup({ keepaliveIntervalMs: 0 });
+    const running = target.exec('sleep 30', { timeoutMs: 600 });
+    setTimeout(() => peer.freezeConnections(), 200);
+    const r = await running;
+    expect(r).toMatchObject({ timedOut: true, exitCode: null });
+  });
+
   it('rejects a command in flight with SshConnectionLost when the connection drops, and reconnects after', async () => {
     let alive = false;
     const { peer, target } = await setup({ isAlive: async () => alive });

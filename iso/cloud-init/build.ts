@@ -1,13 +1,12 @@
 // The cloud-init builder: a cloud image (local path, or an http(s)/file URL verified against its sha256 and
 // cached) plus a NoCloud seed ISO carrying the authorised keys and a fresh host key the harness pins.
 // The seed is content-addressed in the image cache; the base image is used in place (providers overlay it).
-import { isAbsolute, resolve } from 'node:path';
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { ScenarioError } from '../../harness/errors.js';
 import type { BuiltImage } from '../../harness/providers/provider.js';
 import { cacheKey, getOrBuild } from '../cache.js';
-import { fingerprint } from '../nixos/build.js';
+import { fingerprint } from '../authorized-keys.js';
 import { checkAuthorizedKeys, type KeyLine } from '../nixos/key-lines.js';
 import { generateOpenSshHostKey } from '../nixos/openssh-host-key.js';
 import { DownloadVerificationFailed, fetchVerified, sha256File } from './download.js';
@@ -46,7 +45,8 @@ export interface CloudInitBuildResult extends BuiltImage {
 
 export async function buildCloudInitImage(opts: CloudInitBuildOptions): Promise<CloudInitBuildResult> {
   const file = opts.sourceFile ?? '(image config)';
-  const keys = checkAuthorizedKeys(opts.authorizedKeys, file);
+  // Sorted and de-duplicated: the order keys were given in must not change the cache key.
+  const keys = [...new Set(checkAuthorizedKeys(opts.authorizedKeys, file))].sort();
   const hostName = opts.hostName ?? 'harness';
   const base = await resolveBase(opts, file);
 
@@ -92,7 +92,7 @@ async function resolveBase(opts: CloudInitBuildOptions, file: string): Promise<s
   }
   if (sha256) {
     const actual = await sha256File(path);
-    if (actual !== sha256) throw new DownloadVerificationFailed(path, sha256, actual, st.size);
+    if (actual !== sha256) throw new DownloadVerificationFailed(path, sha256, actual, st.size, false);
   }
   return path;
 }

@@ -13,8 +13,8 @@ import { withFileLock } from '../../harness/lock.js';
 
 /** The bytes did not hash to the sha256 the scenario gave. */
 export class DownloadVerificationFailed extends HarnessError {
-  constructor(readonly url: string, readonly expected: string, readonly actual: string, readonly bytes: number) {
-    super(`download of ${url} failed verification: expected sha256 ${expected}, got ${actual} (${bytes} bytes); nothing was kept`);
+  constructor(readonly url: string, readonly expected: string, readonly actual: string, readonly bytes: number, downloaded = true) {
+    super(`sha256 check failed for ${url}: expected ${expected}, got ${actual} (${bytes} bytes)${downloaded ? '; the download was discarded' : ''}`);
   }
 }
 

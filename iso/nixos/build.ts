@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fingerprint } from '../authorized-keys.js';
 import { cacheKey, getOrBuild } from '../cache.js';
 import type { BuiltImage } from '../../harness/providers/provider.js';
 import { checkAuthorizedKeys, type KeyLine } from './key-lines.js';
@@ -51,7 +52,8 @@ export interface NixosBuildResult extends BuiltImage {
 
 export async function buildNixosImage(opts: NixosBuildOptions): Promise<NixosBuildResult> {
   const file = opts.sourceFile ?? '(image config)';
-  const keys = checkAuthorizedKeys(opts.authorizedKeys, file);
+  // Sorted and de-duplicated: the order keys were given in must not change the cache key.
+  const keys = [...new Set(checkAuthorizedKeys(opts.authorizedKeys, file))].sort();
   const modules = await resolveModules(opts.image.modules, opts.baseDir ?? process.cwd(), file);
   const searchPath = opts.image.mode === 'classic' ? nixpkgsSearchPath(opts.image.nixpkgs, file) : undefined;
   // The host key is made fresh inside the build; the key covers everything else, so hashing a placeholder is exact.
@@ -113,9 +115,3 @@ export async function writeFiles(dir: string, files: readonly GeneratedFile[]): 
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-
-/** "SHA256:..." as ssh-keygen -l prints it: records name keys without copying them. */
-export function fingerprint(publicKey: string): string {
-  const body = publicKey.trim().split(/\s+/)[1] ?? '';
-  return `SHA256:${createHash('sha256').update(Buffer.from(body, 'base64')).digest('base64').replace(/=+$/, '')}`;
-}

@@ -41,6 +41,7 @@ export interface TinyInputs {
 
 /** Everything the image depends on; its sha256 is the cache key. Cheap: local apt lists and ~3 MB of hashing. */
 export async function tinyInputs(authorizedKeys: string[], cacheDir: string, signal?: AbortSignal): Promise<{ inputs: TinyInputs; packages: ResolvedPackage[] }> {
+  const keys = normalizeAuthorizedKeys(authorizedKeys); // first: a bad key fails before any apt work
   const packages = await resolvePackages(TINY_PACKAGES, cacheDir, signal);
   const hostLibs: Record<string, string> = {};
   for (const lib of HOST_LIBS) {
@@ -50,7 +51,7 @@ export async function tinyInputs(authorizedKeys: string[], cacheDir: string, sig
   return {
     inputs: {
       builder: TINY_BUILDER_VERSION,
-      authorizedKeys: normalizeAuthorizedKeys(authorizedKeys),
+      authorizedKeys: keys,
       packages: Object.fromEntries(packages.map((p) => [p.name, p.version])),
       hostLibs,
     },

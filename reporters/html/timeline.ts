@@ -58,7 +58,7 @@ export function timelineOf(r: RunModel): Timeline {
     }
   }
   for (const s of r.steps) {
-    if (s.startedAt === undefined) continue;
+    if (s.startedAt === undefined || s.status === 'skipped') continue; // a skipped step never ran: nothing to draw
     row(s.on).bars.push({
       phase: 'step',
       start: s.startedAt,

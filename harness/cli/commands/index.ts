@@ -6,5 +6,6 @@ import { vmCommand } from './vm.js';
 import { doctorCommand } from './doctor.js';
 import { setupCommand } from './setup.js';
 import { runsCommand } from './runs.js';
+import { isoCommand } from './iso.js';
 
-export const commands: CliCommand[] = [runCommand, vmCommand, doctorCommand, setupCommand, runsCommand, dbCommand];
+export const commands: CliCommand[] = [runCommand, vmCommand, doctorCommand, setupCommand, runsCommand, isoCommand, dbCommand];

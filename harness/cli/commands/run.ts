@@ -11,6 +11,7 @@ import { runPlan } from '../../run.js';
 import { attachReporters } from '../reporting.js';
 import { forceCleanup } from '../../force-cleanup.js';
 import { reapOrphans } from '../../reap.js';
+import '../../reap-records.js';
 
 export const runCommand: CliCommand = {
   name: 'run',

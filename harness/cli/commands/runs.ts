@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIo } from '../command.js';
 import { markAbandonedRunsAborted } from '../../store/abandoned.js';
 import { openDatabase, resolveDbPath, type Db } from '../../store/db.js';
+import { RunNotFound } from '../../store/load-run-report.js';
 import { mergeDatabases } from '../../store/merge.js';
 import { flakySteps, listRuns, pruneRuns, resolveRunId } from '../../store/queries/runs.js';
 import { loadRunReport, runReportJson } from '../../store/run-report.js';
@@ -33,8 +34,9 @@ export const runsCommand: CliCommand = {
       case 'flaky':
       case 'prune':
         if (!existsSync(dbPath)) {
+          if (sub === 'show') throw new RunNotFound(positionals[0] ?? '(none given)', dbPath);
           io.out(`no runs recorded yet (no database at ${dbPath})\n`);
-          return sub === 'show' ? 3 : 0;
+          return 0;
         }
         return withDb(dbPath, (db) => read(sub, db, v, positionals, io));
       case 'merge': {

@@ -3,7 +3,7 @@
 // stop/clean and reaping without waiting for an OS. Skipped, saying why, when libvirtd does not answer.
 // Every domain is named harness-test-* and removed in afterAll, whatever happened.
 import { execa } from 'execa';
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { buildDomainXml } from './domain-xml.js';
 import { domainName, macFor } from './naming.js';
 import { listHarnessDomains } from './reap.js';
 import { Virsh } from './virsh.js';
+import { livePid, writeVmRecord, type VmRecord } from '../vm-state.js';
 
 const URI = 'qemu:///system';
 const virsh = new Virsh(URI);
@@ -49,11 +50,12 @@ function specFor(name: string, events: EmittedEvent[], extra: Record<string, unk
 }
 
 describe.skipIf(!probe.available)('LibvirtProvider against a real libvirtd (TCG)', () => {
+  const portsDir = join(tmpdir(), `harness-test-ports-${suffix}`);
   const provider = new LibvirtProvider({
     uri: URI,
     stopGraceMs: 3000,
     decideAccel: async () => ({ accel: 'tcg', reason: 'test: TCG forced' }),
-    portsDir: join(tmpdir(), `harness-test-ports-${suffix}`),
+    portsDir,
   });
 
   beforeAll(async () => {
@@ -68,6 +70,7 @@ describe.skipIf(!probe.available)('LibvirtProvider against a real libvirtd (TCG)
     // Anything else this process defined under the test prefix (belt and braces).
     for (const d of await listHarnessDomains(virsh, 'harness-test-').catch(() => [])) if (d.meta.pid === process.pid) await removeDomain(d.domain);
     if (root) await rm(root, { recursive: true, force: true });
+    await rm(portsDir, { recursive: true, force: true });
   });
 
   it('refuses, naming the directory, when qemu cannot reach the state dir (0700 parent)', async () => {
@@ -101,16 +104,20 @@ describe.skipIf(!probe.available)('LibvirtProvider against a real libvirtd (TCG)
 
     // State dir: vm.json, the ports file, the console log libvirt writes to, the overlay on the base.
     const files = await readdir(join(vmsDir, name));
-    expect(files).toEqual(expect.arrayContaining(['vm.json', `${name}.ports`, `${name}.log`, 'disk.qcow2', 'domain.xml']));
-    expect(await readFile(join(vmsDir, name, `${name}.ports`), 'utf8')).toBe(`ssh,${m.sshPort}\nfwd-80,${m.forwards[80]}\n`);
+    expect(files).toEqual(expect.arrayContaining(['vm.json', `${name}.ports`, `${name}.log`, `${name}.pid`, 'disk.qcow2', 'domain.xml']));
+    expect(await readFile(join(vmsDir, name, `${name}.ports`), 'utf8')).toBe(`ssh,${m.sshPort}\nforward-80,${m.forwards[80]}\n`);
     const rec = JSON.parse(await readFile(join(vmsDir, name, 'vm.json'), 'utf8'));
-    expect(rec.libvirt).toEqual({ uri: URI, domain, uuid: await virsh.ok(['domuuid', domain]), mac: macFor(domain) });
+    const uuid = await virsh.ok(['domuuid', domain]);
+    expect(rec).toMatchObject({ provider: 'libvirt', sshPort: m.sshPort, ownerPid: process.pid, accel: 'tcg', forwards: { 80: m.forwards[80] } });
+    expect(rec.extra.libvirt).toEqual({ uri: URI, domain, uuid, mac: macFor(domain), reservedPorts: [m.sshPort, m.forwards[80]] });
+    // The shared pidfile tools see the qemu process libvirt runs for us.
+    expect(await livePid(vmsDir, name)).toBe(m.pid);
 
     // Recorded data: the ConfigurationUpdated event carries uuid, volumes and NICs read back from libvirt.
     const cfg = events.find((e) => e.type === 'vm.event' && e.kind === 'ConfigurationUpdated');
     expect(cfg).toBeDefined();
     const details = (cfg as { details: Record<string, any> }).details;
-    expect(details.uuid).toBe(rec.libvirt.uuid);
+    expect(details.uuid).toBe(uuid);
     expect(details.uri).toBe(URI);
     expect(details.volumes).toEqual([
       expect.objectContaining({ target: 'vda', device: 'disk', path: join(vmsDir, name, 'disk.qcow2'), format: 'qcow2', capacityBytes: 64 * 1024 * 1024, backingFile: base }),
@@ -186,7 +193,12 @@ describe.skipIf(!probe.available)('LibvirtProvider against a real libvirtd (TCG)
       live: { pid: process.pid, host: hostname(), keep: false, meta: true },
       otherhost: { pid: dead, host: 'some-other-host', keep: false, meta: true },
       foreign: { pid: dead, host: hostname(), keep: false, meta: false },
+      recordkept: { pid: dead, host: hostname(), keep: false, meta: true },
     };
+    // `recordkept`: the domain's metadata says nothing, but its vm.json says the run kept it (session.ts does this).
+    const recDir = join(root, 'reapvms');
+    await mkdir(join(recDir, 'recordkept'), { recursive: true });
+    await writeVmRecord(recDir, { name: 'recordkept', provider: 'libvirt', ownerPid: dead, kept: true } as unknown as VmRecord);
     const names: Record<string, string> = {};
     for (const [tag, c] of Object.entries(cases)) {
       const d = `harness-test-reap-${tag}-${suffix}`;
@@ -194,7 +206,7 @@ describe.skipIf(!probe.available)('LibvirtProvider against a real libvirtd (TCG)
       definedHere.add(d);
       let xml = buildDomainXml({
         domainName: d, accel: 'tcg', memoryMiB: 64, cpus: 1, disk: base, consoleLog: join(root, `${d}.log`), sshPort: 29999, forwards: [], mac: macFor(d),
-        metadata: { runId: 'r', pid: c.pid, host: c.host, vm: tag, dir: root, keep: c.keep },
+        metadata: { runId: 'r', pid: c.pid, host: c.host, vm: tag, dir: tag === 'recordkept' ? join(recDir, 'recordkept') : join(root, 'none', tag), keep: c.keep },
       });
       if (!c.meta) xml = xml.replace(/  <metadata>[\s\S]*?<\/metadata>\n/, '');
       const xmlPath = join(root, `${d}.xml`);
@@ -203,7 +215,7 @@ describe.skipIf(!probe.available)('LibvirtProvider against a real libvirtd (TCG)
     }
     const reaped = await provider.reapOrphanDomains();
     expect(reaped).toContain(names.orphan);
-    const spared = [names.kept!, names.live!, names.otherhost!, names.foreign!];
+    const spared = [names.kept!, names.live!, names.otherhost!, names.foreign!, names.recordkept!];
     for (const d of spared) expect(reaped).not.toContain(d);
     expect((await virsh.run(['domstate', names.orphan!])).exitCode).toBe(1);
     for (const d of spared) expect(await virsh.ok(['domstate', d])).toBe('shut off');

@@ -1,9 +1,12 @@
 // Finding and reaping the harness's own domains. A domain is ours only when its name has the harness- prefix AND
 // it carries our <harness:vm owner='vm-harness'/> metadata; anything else on the host is never touched. An orphan is
 // one of ours, recorded on this host, not marked keep, whose recorded harness pid is no longer alive (the run that
-// started it was killed before its teardown).
+// started it was killed before its teardown). When the domain's state dir still has a vm.json, that record has the
+// last word, as it has for harness/reap.ts: its ownerPid alive, `kept` or teardown keep spare the domain.
 import { hostname } from 'node:os';
+import { basename, dirname } from 'node:path';
 import { pidAlive } from '../../lock.js';
+import { readVmRecord, type VmRecord } from '../vm-state.js';
 import { HARNESS_XMLNS, metadataElement, type HarnessMetadata } from './domain-xml.js';
 import { readMetadata } from './domain-read.js';
 import { DOMAIN_PREFIX } from './naming.js';
@@ -42,6 +45,8 @@ export interface ReapOptions {
   host?: string;
   isPidAlive?: (pid: number) => boolean;
   prefix?: string;
+  /** Reads vm.json from the domain's recorded state dir (default: vm-state's readVmRecord). */
+  readRecord?: (dir: string) => Promise<VmRecord | undefined>;
 }
 
 /** Destroys and undefines orphaned harness domains; returns their names. Disk files are left for `clean`. */
@@ -49,8 +54,11 @@ export async function reapOrphanDomains(virsh: Virsh, opts: ReapOptions = {}): P
   const host = opts.host ?? hostname();
   const alive = opts.isPidAlive ?? pidAlive;
   const reaped: string[] = [];
+  const readRecord = opts.readRecord ?? ((dir: string) => readVmRecord(dirname(dir), basename(dir)));
   for (const d of await listHarnessDomains(virsh, opts.prefix)) {
     if (d.meta.keep || d.meta.host !== host || d.meta.pid <= 0 || alive(d.meta.pid)) continue;
+    const rec = d.meta.dir ? await readRecord(d.meta.dir) : undefined;
+    if (rec && (rec.kept || rec.teardown === 'keep' || (rec.ownerPid > 0 && alive(rec.ownerPid)))) continue;
     if (isActive(d.state)) await virsh.run(['destroy', d.domain]);
     await undefineDomain(virsh, d.domain);
     reaped.push(d.domain);

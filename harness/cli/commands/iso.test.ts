@@ -1,0 +1,93 @@
+// `harness iso` end to end through main(): a real tiny build copied out, then list and prune of the cache,
+// and the usage errors (exit 2).
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testCache, userKey } from '../../../iso/tiny/test-support.js';
+import { main } from '../main.js';
+import { parseAge } from './iso.js';
+
+let cache: Awaited<ReturnType<typeof testCache>>;
+let dir: string;
+const key = userKey('cli-test');
+
+beforeAll(async () => {
+  cache = await testCache();
+  dir = await mkdtemp(join(tmpdir(), 'iso-cli-test-'));
+  await writeFile(join(dir, 'me.pub'), key.publicKey + '\n');
+  await writeFile(join(dir, 'me'), key.privateKey, { mode: 0o600 });
+});
+afterAll(async () => {
+  await cache?.cleanup();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function harness(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = await main(['iso', ...argv], {
+    out: (s) => (out += s),
+    err: (s) => (err += s),
+    env: { ...process.env, HARNESS_CACHE_DIR: cache.cacheDir, HARNESS_KEYS_DIR: join(dir, 'keys') },
+    cwd: dir,
+    isTTY: false,
+  });
+  return { code, out, err };
+}
+
+describe('harness iso', () => {
+  it('build copies the ISO out and prints the host key to pin; list and prune manage the cache', async () => {
+    const built = await harness('build', '--builder', 'tiny', '--ssh-key', 'me.pub', '-o', 'out.iso');
+    expect(built.err).toContain('built tiny image');
+    expect(built.code).toBe(0);
+    const hostKey = /^host key: (ssh-ed25519 \S+ .*)$/m.exec(built.out)?.[1];
+    expect(hostKey).toBeDefined();
+
+    const listed = await harness('list', '--json');
+    expect(listed.code).toBe(0);
+    const images = JSON.parse(listed.out) as Array<{ key: string; path: string; hostPublicKey: string; builder: string }>;
+    expect(images).toHaveLength(1);
+    expect(images[0]!.hostPublicKey).toBe(hostKey);
+    expect((await stat(join(dir, 'out.iso'))).size).toBe((await stat(images[0]!.path)).size);
+    expect(await readFile(join(dir, 'out.iso'))).toEqual(await readFile(images[0]!.path));
+
+    const table = await harness('list');
+    expect(table.out).toMatch(new RegExp(`^KEY +BUILDER +SIZE`, 'm'));
+    expect(table.out).toContain(images[0]!.key.slice(0, 12));
+
+    expect((await harness('prune', '--older-than', '30d')).out).toContain('0 removed');
+    const pruned = await harness('prune', '--all');
+    expect(pruned.out).toContain(`removed ${images[0]!.key}`);
+    expect((await harness('list')).out).toBe('no cached images\n');
+  }, 600_000);
+
+  it('refuses a private key file given as --ssh-key', async () => {
+    const r = await harness('build', '--builder', 'tiny', '--ssh-key', 'me', '-o', 'x.iso');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('expected a public key (.pub), found a private key');
+  });
+
+  it.each([
+    [[], 'missing subcommand'],
+    [['frob'], 'unknown subcommand "frob"'],
+    [['build', '-o', 'x.iso'], 'missing --builder tiny'],
+    [['build', '--builder', 'nixos', '-o', 'x.iso'], '--builder nixos is not supported here'],
+    [['build', '--builder', 'tiny'], 'missing -o OUT.iso'],
+    [['prune'], 'say what to prune'],
+    [['prune', '--older-than', '3 weeks'], 'expected a duration such as 30d'],
+    [['list', '--bogus'], "Unknown option '--bogus'"],
+  ])('usage error for %j: exit 2 saying %s', async (argv, message) => {
+    const r = await harness(...argv);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message);
+    expect(r.err).toContain('usage:');
+  });
+
+  it('parses ages in days, hours, minutes and seconds', () => {
+    expect(parseAge('30d')).toBe(30 * 86_400_000);
+    expect(parseAge('1.5h')).toBe(5_400_000);
+    expect(parseAge('90m')).toBe(5_400_000);
+    expect(parseAge('45s')).toBe(45_000);
+  });
+});

@@ -1,0 +1,137 @@
+// The tiny ISO (iso/ builder) booted as a REAL libvirt domain under TCG: SSH must answer on the forwarded
+// 127.0.0.1 port with the host key baked into the image (pinned: a wrong key is refused), then the same VM goes
+// through a disk snapshot with the ISO attached and a memory save/restore. Prints time-to-SSH.
+// Skipped, saying why, when libvirtd does not answer. Every domain is removed in afterAll.
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImage } from '../../../iso/index.js';
+import { HostKeyMismatch } from '../../errors.js';
+import type { EmittedEvent } from '../../events.js';
+import { projectKeyPair, type KeyPair } from '../../keys.js';
+import { harnessPaths } from '../../paths.js';
+import { retryUntil } from '../../retry.js';
+import { vmSchema } from '../../scenario/schema.js';
+import { connectSsh } from '../../ssh/connect.js';
+import { LibvirtProvider, type LibvirtStartedMachine } from '../libvirt.js';
+import type { BuiltImage } from '../provider.js';
+import { sshBanner } from '../ssh-probe.js';
+import { domainName } from './naming.js';
+import { Virsh } from './virsh.js';
+
+const URI = 'qemu:///system';
+const probe = await new LibvirtProvider({ uri: URI }).probe();
+if (!probe.available) console.warn(`libvirt tiny-ISO test skipped: ${probe.reason} (fix: ${probe.fix})`);
+
+describe.skipIf(!probe.available)('tiny ISO in a real libvirt domain (TCG)', () => {
+  const virsh = new Virsh(URI);
+  const name = `test-tiny-${process.pid.toString(36)}`;
+  const provider = new LibvirtProvider({ uri: URI, stopGraceMs: 10_000, decideAccel: async () => ({ accel: 'tcg', reason: 'test: TCG forced' }) });
+  let root = '';
+  let vmsDir = '';
+  let keys: KeyPair;
+  let image: BuiltImage;
+
+  beforeAll(async () => {
+    const paths = harnessPaths();
+    keys = await projectKeyPair(paths.keys);
+    image = await buildImage({ builder: 'tiny' }, { authorizedKeys: [keys.publicKey], cacheDir: paths.cache });
+    root = await mkdtemp(join(tmpdir(), 'harness-libvirt-tiny-'));
+    await chmod(root, 0o755);
+    vmsDir = join(root, 'vms');
+  }, 600_000);
+
+  afterAll(async () => {
+    const d = domainName(name, vmsDir);
+    await virsh.run(['destroy', d]);
+    await virsh.run(['undefine', d, '--snapshots-metadata', '--managed-save']);
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
+  /** Waits for a pinned SSH login and runs one command; returns its stdout. */
+  async function sshRun(m: LibvirtStartedMachine, command: string, timeoutMs: number): Promise<string> {
+    return retryUntil(
+      async () => {
+        if (!(await m.isAlive())) throw new Error(`domain ${m.domain} is not running`);
+        if (!(await sshBanner(m.sshPort, '127.0.0.1', 1000))) return undefined;
+        const s = await connectSsh({ host: m.sshHost, port: m.sshPort, user: image.user, privateKey: keys.privateKey, hostPublicKey: image.hostPublicKey, readyTimeoutMs: 15_000 });
+        try {
+          return await exec(s.client, command);
+        } finally {
+          await s.close();
+        }
+      },
+      { timeoutMs, intervalMs: 300 },
+    );
+  }
+
+  it('answers SSH on 127.0.0.1 with the pinned host key, survives snapshot and save/restore', async () => {
+    expect(image.kind).toBe('iso');
+    expect(image.hostPublicKey).toMatch(/^ssh-ed25519 /);
+    const events: EmittedEvent[] = [];
+    const t0 = performance.now();
+    const m = await provider.start({
+      name,
+      config: vmSchema.parse({ provider: 'libvirt', accel: 'tcg', memory: '256M' }),
+      image,
+      dir: join(vmsDir, name),
+      vmsDir,
+      runId: 'tiny-iso-test',
+      emit: (e) => events.push(e),
+    });
+    const tDefined = performance.now();
+    const out = await sshRun(m, 'cat /proc/version', 180_000);
+    const tSsh = performance.now();
+    console.log(`libvirt tiny ISO: start() ${((tDefined - t0) / 1000).toFixed(1)}s, time-to-SSH from start() ${((tSsh - t0) / 1000).toFixed(1)}s`);
+    expect(out).toMatch(/^Linux version /);
+    expect(await provider.status(name, vmsDir)).toBe('Running');
+
+    // The ISO is recorded as a read-only cdrom volume.
+    const cfg = events.find((e) => e.type === 'vm.event' && e.kind === 'ConfigurationUpdated') as unknown as { details: { volumes: Array<Record<string, unknown>> } };
+    expect(cfg.details.volumes).toEqual(expect.arrayContaining([expect.objectContaining({ device: 'cdrom', path: image.path, readonly: true, format: 'raw' })]));
+
+    // Pinning: a different host key is refused, not trusted.
+    const other = ssh2.utils.generateKeyPairSync('ed25519');
+    await expect(
+      connectSsh({ host: m.sshHost, port: m.sshPort, user: image.user, privateKey: keys.privateKey, hostPublicKey: other.public, readyTimeoutMs: 15_000 }),
+    ).rejects.toBeInstanceOf(HostKeyMismatch);
+
+    // Disk snapshot with the ISO attached, guest state written, reverted: the file written after it is gone.
+    await sshRun(m, 'echo before > /root/mark', 30_000);
+    await provider.snapshotCreate(name, vmsDir, 'clean');
+    await sshRun(m, 'echo after > /root/mark', 30_000);
+    await provider.snapshotRevert(name, vmsDir, 'clean');
+    expect((await sshRun(m, 'cat /root/mark', 60_000)).trim()).toBe('before');
+    await provider.snapshotDelete(name, vmsDir, 'clean');
+
+    // Memory save/restore: SSH answers again from the restored RAM, guest state intact.
+    const state = join(vmsDir, name, 'mem.state');
+    await provider.saveMemory(name, vmsDir, state);
+    expect(await provider.status(name, vmsDir)).toBe('Stopped');
+    const tr = performance.now();
+    const back = await provider.restoreMemory(name, vmsDir, state);
+    expect((await sshRun(back, 'cat /root/mark', 60_000)).trim()).toBe('before');
+    console.log(`libvirt tiny ISO: time-to-SSH after virsh restore ${((performance.now() - tr) / 1000).toFixed(1)}s`);
+
+    const ts = performance.now();
+    await provider.stop(name, vmsDir);
+    console.log(`libvirt tiny ISO: stop() took ${((performance.now() - ts) / 1000).toFixed(1)}s`);
+    expect(await provider.status(name, vmsDir)).toBe('Stopped');
+    await provider.clean(name, vmsDir);
+    expect(await provider.status(name, vmsDir)).toBe('NotCreated');
+  }, 600_000);
+});
+
+function exec(client: ssh2.Client, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    client.exec(command, (err, ch) => {
+      if (err) return reject(err);
+      let out = '';
+      ch.on('data', (d: Buffer) => (out += d.toString()));
+      ch.stderr.on('data', () => undefined);
+      ch.on('close', (code: number | null) => (code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code}`))));
+    });
+  });
+}

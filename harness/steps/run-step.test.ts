@@ -1,0 +1,191 @@
+// runStep against the in-process SSH test peer, whose commands run in busybox sh with only busybox applets
+// (like the tiny guest image). Retries use a stepping clock, so waits cost no real time.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+import { AssertionFailed, SshConnectionLost } from '../errors.js';
+import type { EmittedEvent } from '../events.js';
+import type { Clock } from '../retry.js';
+import { stepSchema, type Step } from '../scenario/schema.js';
+import { busyboxUserland, startTestPeer, type TestPeer } from '../ssh/test-peer.js';
+import { SshTarget } from '../targets/ssh-target.js';
+import { runStep } from './run-step.js';
+
+const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
+let dir: string;
+let peer: TestPeer;
+let target: SshTarget;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'run-step-'));
+  const userland = await busyboxUserland(dir);
+  peer = await startTestPeer({ authorizedKey: clientKey.public, cwd: dir, ...userland });
+  target = await SshTarget.open('web', { host: peer.host, port: peer.port, user: 'root', privateKey: clientKey.private, hostPublicKey: peer.hostPublicKey });
+});
+afterAll(async () => {
+  await target.close();
+  await peer.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Time moves only when someone sleeps. */
+function steppingClock(): Clock {
+  let t = 1_000_000;
+  return { now: () => t, sleep: async (ms) => void (t += ms) };
+}
+
+function step(input: Record<string, unknown>): Step {
+  return stepSchema.parse({ name: 'a step', on: 'web', ...input });
+}
+
+async function go(input: Record<string, unknown>) {
+  const events: EmittedEvent[] = [];
+  const result = await runStep(step(input), target, { emit: (e) => events.push(e), index: 3, clock: steppingClock(), baseDir: dir });
+  return { result, events };
+}
+
+describe('run steps', () => {
+  it('passes when exit code and matchers hold, and emits started/finished with the same fields', async () => {
+    const { result, events } = await go({ run: 'uname -s; echo warn >&2', expect: { exitCode: 0, stdout: 'Linux', stderr: '/^w.rn$/m' } });
+    expect(result).toMatchObject({ status: 'passed', kind: 'run', exitCode: 0, stdoutTail: 'Linux', stderrTail: 'warn', error: undefined, failure: undefined, attempts: 1 });
+    expect(events.map((e) => e.type)).toEqual(['step.started', 'step.finished']);
+    expect(events[1]).toMatchObject({ index: 3, name: 'a step', on: 'web', status: 'passed', command: 'uname -s; echo warn >&2', exitCode: 0 });
+  });
+
+  it('fails on a wrong exit code with the command, exit code and output tails', async () => {
+    const { result, events } = await go({ run: 'seq 1 100; echo oops >&2; exit 4' });
+    expect(result.status).toBe('failed');
+    expect(result.exitCode).toBe(4);
+    expect(result.error).toMatch(/exit code 4, expected 0/);
+    expect(result.stdoutTail!.split('\n')).toEqual(Array.from({ length: 20 }, (_, i) => String(81 + i)));
+    expect(result.stderrTail).toBe('oops');
+    expect(result.failure).toBeInstanceOf(AssertionFailed);
+    expect(result.failure!.details).toMatchObject({ command: 'seq 1 100; echo oops >&2; exit 4', exitCode: 4 });
+    expect(events[1]).toMatchObject({ status: 'failed', exitCode: 4, error: result.error, stdoutTail: result.stdoutTail });
+  });
+
+  it('fails when stdout does not match a regex, and treats omitted exitCode as 0', async () => {
+    const { result } = await go({ run: 'echo version 1.2; exit 1', expect: { stdout: '/version 2\\./' } });
+    expect(result.status).toBe('failed');
+    expect(result.error).toContain('exit code 1, expected 0');
+    expect(result.error).toContain('stdout does not match /version 2\\./');
+  });
+
+  it('accepts an expected non-zero exit code', async () => {
+    const { result } = await go({ run: 'exit 7', expect: { exitCode: 7 } });
+    expect(result.status).toBe('passed');
+  });
+
+  it('fails a command that outlives the step timeout, reporting it was killed', async () => {
+    const { result } = await go({ run: 'echo begun; sleep 600', timeout: '400ms' });
+    expect(result.status).toBe('failed');
+    expect(result.exitCode).toBeNull();
+    expect(result.error).toMatch(/timed out after \d+ ms and was killed/);
+    expect(result.stdoutTail).toBe('begun');
+  });
+});
+
+describe('assert steps', () => {
+  it('port: passes for a port listening on the host the peer runs on, fails naming what listens', async () => {
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as { port: number }).port;
+    try {
+      expect((await go({ assert: { port } })).result.status).toBe('passed');
+    } finally {
+      srv.close();
+    }
+    const { result } = await go({ assert: { port } });
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(new RegExp(`port ${port} is not listening on web \\(listening: .*${peer.port}`));
+  });
+
+  it('file: exists / contains, with substring and regex', async () => {
+    await writeFile(join(dir, 'motd'), 'welcome to web-01\n');
+    expect((await go({ assert: { file: join(dir, 'motd') } })).result.status).toBe('passed');
+    expect((await go({ assert: { file: join(dir, 'motd'), contains: '/web-\\d+/' } })).result.status).toBe('passed');
+    const miss = await go({ assert: { file: join(dir, 'motd'), contains: 'goodbye' } });
+    expect(miss.result.error).toMatch(/does not contain "goodbye"/);
+    const none = await go({ assert: { file: join(dir, 'nope') } });
+    expect(none.result.error).toMatch(/nope does not exist/);
+  });
+
+  it('process: finds a running process by name, or lists what runs', async () => {
+    const ok = await go({ assert: { process: 'node' } });
+    expect(ok.result.status).toBe('passed');
+    const miss = await go({ assert: { process: 'no-such-daemon' } });
+    expect(miss.result.status).toBe('failed');
+    expect(miss.result.error).toMatch(/no process named no-such-daemon on web \(seen: .*node/);
+  });
+
+  it('command: passes on exit 0 only', async () => {
+    expect((await go({ assert: { command: 'test -d /proc' } })).result.status).toBe('passed');
+    expect((await go({ assert: { command: 'test -d /nonexistent' } })).result.status).toBe('failed');
+  });
+
+  it('within: retries until the assertion holds', async () => {
+    const counter = join(dir, 'within-counter');
+    const cmd = `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; [ $n -ge 3 ]`;
+    const { result } = await go({ assert: { command: cmd }, within: '10s' });
+    expect(result.status).toBe('passed');
+    expect(result.attempts).toBe(3);
+  });
+
+  it('within: reports what the last try saw when it never holds', async () => {
+    const { result } = await go({ assert: { file: join(dir, 'never'), contains: 'x' }, within: '5s' });
+    expect(result.status).toBe('failed');
+    expect(result.attempts).toBe(5);
+    expect(result.error).toMatch(/never does not exist .*still failing after 5000 ms, 5 attempts/);
+    expect(result.stderrTail).toMatch(/can't open|No such file/);
+  });
+});
+
+describe('waitUntil steps', () => {
+  it('succeeds once the command does', async () => {
+    const counter = join(dir, 'wait-counter');
+    const cmd = `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; echo try $n; [ $n -ge 4 ]`;
+    const { result } = await go({ waitUntil: { command: cmd, timeout: '1m', interval: '2s' } });
+    expect(result).toMatchObject({ status: 'passed', attempts: 4, exitCode: 0, stdoutTail: 'try 4' });
+  });
+
+  it('times out with the last output', async () => {
+    const counter = join(dir, 'wait-counter-2');
+    const cmd = `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; echo not ready $n; exit 3`;
+    const { result } = await go({ waitUntil: { command: cmd, timeout: '3s', interval: '1s' } });
+    expect(result.status).toBe('failed');
+    expect(result.exitCode).toBe(3);
+    expect(result.stdoutTail).toBe(`not ready ${result.attempts}`);
+    expect(result.error).toMatch(/exit code 3, expected exit code 0 \(still failing after 3000 ms, 3 attempts\)/);
+  });
+});
+
+describe('copy steps', () => {
+  it('copies to and from the machine, resolving local paths against baseDir', async () => {
+    await writeFile(join(dir, 'local.txt'), 'payload\n');
+    const to = await go({ copyTo: { from: 'local.txt', to: join(dir, 'guest', 'etc', 'app.conf') } });
+    expect(to.result).toMatchObject({ status: 'passed', kind: 'copyTo', command: undefined });
+    const from = await go({ copyFrom: { from: join(dir, 'guest', 'etc', 'app.conf'), to: 'out/app.conf' } });
+    expect(from.result.status).toBe('passed');
+    expect(await readFile(join(dir, 'out', 'app.conf'), 'utf8')).toBe('payload\n');
+  });
+
+  it('fails (not throws) when the source is missing', async () => {
+    const { result } = await go({ copyFrom: { from: join(dir, 'missing.bin'), to: 'x.bin' } });
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/missing\.bin/);
+  });
+});
+
+describe('machine lost', () => {
+  it('emits step.finished and throws SshConnectionLost when the connection drops mid-step', async () => {
+    const events: EmittedEvent[] = [];
+    setTimeout(() => peer.dropConnections(), 300);
+    const err = await runStep(step({ run: 'sleep 30' }), target, { emit: (e) => events.push(e), index: 0, baseDir: dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SshConnectionLost);
+    expect(events.map((e) => e.type)).toEqual(['step.started', 'step.finished']);
+    expect(events[1]).toMatchObject({ status: 'failed', error: expect.stringMatching(/lost/) });
+  });
+});

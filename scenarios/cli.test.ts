@@ -1,0 +1,85 @@
+// `harness run` end to end, as a user runs it: a real process, real VMs, exit codes and what's left on disk.
+import { execa } from 'execa';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { harnessPaths } from '../harness/paths.js';
+
+let vmsDir: string;
+const cli = (args: string[], extraEnv: Record<string, string> = {}) =>
+  execa('node', ['bin/harness.js', ...args], {
+    reject: false,
+    // Share the project's image cache and key; isolate VMs and the record per suite.
+    env: { HARNESS_VMS_DIR: vmsDir, HARNESS_CACHE_DIR: harnessPaths().cache, HARNESS_KEYS_DIR: harnessPaths().keys, NO_COLOR: '1', ...extraEnv },
+    timeout: 400_000,
+  });
+
+beforeAll(async () => {
+  vmsDir = await mkdtemp(join(tmpdir(), 'harness-cli-'));
+});
+
+async function vmDirs(): Promise<string[]> {
+  return (await readdir(vmsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.endsWith('.lock')).map((e) => e.name);
+}
+
+describe('harness run', () => {
+  test('a passing scenario exits 0 and leaves nothing behind (destroy)', async () => {
+    const r = await cli(['run', 'scenarios/smoke.yaml']);
+    expect(r.stderr + r.stdout).toContain('kernel answers');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await vmDirs()).toEqual([]);
+  }, 400_000);
+
+  test('a failing step exits 1 and reports command, exit code and output tails; later steps are skipped', async () => {
+    const r = await cli(['run', 'scenarios/cases/failing.yaml', '--json']);
+    expect(r.exitCode, r.stderr).toBe(1);
+    const all = r.stdout + r.stderr;
+    expect(all).toContain('echo actual-output');
+    expect(all).toContain('actual-output');
+    expect(all).toContain('some-error');
+    const report = JSON.parse(r.stdout) as { steps: Array<{ name: string; status: string; exitCode?: number }> };
+    expect(report.steps.map((s) => [s.name, s.status])).toEqual([
+      ['works', 'passed'],
+      ['wrong output', 'failed'],
+      ['never reached', 'skipped'],
+    ]);
+    expect(await vmDirs()).toEqual([]);
+  }, 400_000);
+
+  test('a boot that never becomes ready exits 3 with the console tail, and is cleaned up', async () => {
+    const r = await cli(['run', 'scenarios/cases/boot-timeout.yaml']);
+    expect(r.exitCode, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/did not answer SSH within 2s/);
+    expect(r.stderr).toMatch(/console lines/);
+    expect(await vmDirs()).toEqual([]);
+  }, 120_000);
+
+  test('--keep leaves the VM running with an ssh hint; vm ssh / status / clean work on it', async () => {
+    const r = await cli(['run', 'scenarios/cases/keep.yaml']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr + r.stdout).toContain('harness vm ssh kept');
+    try {
+      const status = await cli(['vm', 'status', 'kept', '--json']);
+      expect(JSON.parse(status.stdout).status).toBe('Running');
+      const ssh = await cli(['vm', 'ssh', 'kept', '--', 'cat', '/root/mark']);
+      expect(ssh.stdout.trim()).toBe('was-here');
+      expect(ssh.exitCode).toBe(0);
+      const list = await cli(['vm', 'list', '--json']);
+      expect((JSON.parse(list.stdout) as Array<{ name: string }>).map((v) => v.name)).toContain('kept');
+    } finally {
+      const clean = await cli(['vm', 'clean', 'kept']);
+      expect(clean.exitCode, clean.stderr).toBe(0);
+    }
+    expect(await vmDirs()).toEqual([]);
+    const after = await cli(['vm', 'status', 'kept', '--json']);
+    expect(JSON.parse(after.stdout).status).toBe('NotCreated');
+  }, 400_000);
+
+  test('contradictory teardown flags are a usage error (exit 2), nothing booted', async () => {
+    const r = await cli(['run', 'scenarios/smoke.yaml', '--keep', '--preserve-disk']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('contradict');
+    expect(await vmDirs()).toEqual([]);
+  });
+});
