@@ -38,6 +38,8 @@ async function reapVm(paths: HarnessPaths, name: string, log: (msg: string) => v
     const holder = await readHolder(files.lock);
     if (!holder || holder.host !== hostname() || pidAlive(holder.pid)) return; // someone is working on it
   }
+  const contents = await readdir(files.dir);
+  if (contents.includes('container.json')) return; // a container's dir: the container reaper owns it
   const rec = await readVmRecord(paths.vms, name);
   if (rec) {
     if (rec.kept || rec.teardown === 'keep' || pidAlive(rec.ownerPid)) return;
@@ -47,7 +49,6 @@ async function reapVm(paths: HarnessPaths, name: string, log: (msg: string) => v
     return;
   }
   // No vm.json: a half-written state dir (crash before the record was written), or a preserved disk alone.
-  const contents = await readdir(files.dir);
   if (contents.every((f) => f === 'disk.qcow2')) return;
   if (await livePid(paths.vms, name)) return;
   const age = Date.now() - (await stat(files.dir)).mtimeMs;

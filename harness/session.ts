@@ -25,6 +25,15 @@ export interface SessionContext {
   signal?: AbortSignal;
 }
 
+/** A started container (loaded lazily: VM-only runs never load testcontainers). */
+type RunningContainer = Awaited<ReturnType<typeof import('./containers/runtime.js')['startContainer']>>;
+
+interface LiveContainer {
+  name: string;
+  container?: RunningContainer;
+  release: Release;
+}
+
 interface LiveVm {
   planned: PlannedVm;
   provider: Provider;
@@ -41,6 +50,7 @@ export class Session {
     private readonly ctx: SessionContext,
     private readonly keys: KeyPair,
     private readonly live: Map<string, LiveVm>,
+    private readonly containers = new Map<string, LiveContainer>(),
   ) {}
 
   /** Boots every machine of the plan in parallel. On any failure, tears down what started (by policy) and rethrows. */
@@ -48,13 +58,33 @@ export class Session {
     const keys = plan.scenario.ssh.privateKeyFile ? await keyPairFromFile(plan.scenario.ssh.privateKeyFile) : await projectKeyPair(ctx.paths.keys);
     const providerCtx: ProviderContext = { paths: ctx.paths, privateKeyPath: keys.privateKeyPath, probeKernel: () => probeKernelFromCache(ctx.paths.cache) };
     const session = new Session(plan, ctx, keys, new Map());
-    const results = await Promise.allSettled(plan.vms.map((p) => session.bootOne(p, providerCtx)));
+    const results = await Promise.allSettled([
+      ...Object.entries(plan.scenario.containers).map(([key, config]) => session.bootContainer(key, config)),
+      ...plan.vms.map((p) => session.bootOne(p, providerCtx)),
+    ]);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
       await session.teardown(true);
       throw failure.reason;
     }
     return session;
+  }
+
+  private async bootContainer(key: string, config: Plan['scenario']['containers'][string]): Promise<void> {
+    const { bus, paths } = this.ctx;
+    const files = vmFiles(paths.vms, key);
+    const release = await acquireLock(files.lock, `container ${key}`, { waitMs: this.plan.lockWaitMs });
+    const live: LiveContainer = { name: key, release };
+    this.containers.set(key, live);
+    const { startContainer } = await import('./containers/runtime.js');
+    live.container = await startContainer({ name: key, config, runId: bus.runId, emit: bus.emit.bind(bus), dir: files.dir, baseDir: this.plan.dir, cacheDir: paths.cache });
+  }
+
+  /** A started container, by its scenario name (e.g. to give a VM its published port). */
+  container(key: string): RunningContainer {
+    const c = this.containers.get(key)?.container;
+    if (!c) throw new HarnessError(`no running container named ${key}`);
+    return c;
   }
 
   private async bootOne(planned: PlannedVm, providerCtx: ProviderContext): Promise<void> {
@@ -120,6 +150,8 @@ export class Session {
   }
 
   target(key: string): Target {
+    const c = this.containers.get(key)?.container;
+    if (c) return c.target();
     const l = this.live.get(key);
     if (!l?.target) throw new HarnessError(`no running machine named ${key}`);
     return l.target;
@@ -165,6 +197,19 @@ export class Session {
       }),
     );
     this.live.clear();
+    await Promise.all(
+      [...this.containers.values()].map(async (c) => {
+        try {
+          if (policy === 'keep' || (policy === 'keep-on-failure' && failed)) await c.container?.keep();
+          else await c.container?.stop();
+        } catch (e) {
+          emit({ type: 'log', level: 'error', message: `container ${c.name}: teardown failed: ${(e as Error).message}` });
+        } finally {
+          await c.release().catch(() => undefined);
+        }
+      }),
+    );
+    this.containers.clear();
   }
 }
 

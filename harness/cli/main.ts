@@ -3,6 +3,11 @@
 import { HarnessError } from '../errors.js';
 import { UsageError, type CliIo } from './command.js';
 import { commands } from './commands/index.js';
+import { harnessPaths } from '../paths.js';
+import { reapOrphans } from '../reap.js';
+// Extension points: crash recovery for run records and containers, doctor's docker probe, the libvirt provider.
+import '../reap-records.js';
+import '../containers/register.js';
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const [name, ...rest] = argv;
@@ -20,6 +25,8 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     return 0;
   }
   try {
+    // Crash recovery before any command: orphans of a killed harness are reaped by the marks it left.
+    await reapOrphans(harnessPaths(io.env, io.cwd), (m) => io.err(`harness: ${m}\n`));
     return await cmd.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -4,7 +4,7 @@ import type { EventBus, Subscriber } from '../events.js';
 import type { HarnessPaths } from '../paths.js';
 import type { Plan } from '../plan.js';
 import type { CliIo } from './command.js';
-import { resolveReporters } from '../../reporters/registry.js';
+import { configFilePath, resolveReporters } from '../../reporters/registry.js';
 import { SqliteRecorder } from '../../reporters/sqlite-recorder.js';
 import { runReportFromEvents, runReportJson } from '../store/run-report.js';
 
@@ -17,10 +17,14 @@ export async function attachReporters(
   o: { spec?: string; json: boolean; io: CliIo; paths: HarnessPaths; plan: Plan },
 ): Promise<Reporting> {
   const stream = { write: (s: string) => (o.json ? o.io.err(s) : o.io.out(s)) };
-  const subscribers: Subscriber[] = [
-    await SqliteRecorder.open(o.paths.db),
-    ...(await resolveReporters({ flag: o.spec, ctx: { cwd: o.io.cwd, env: o.io.env, stream, isTTY: o.io.isTTY && !o.json } })),
-  ];
+  const chosen = await resolveReporters({
+    flag: o.spec,
+    configFile: configFilePath(o.paths.root),
+    ctx: { cwd: o.io.cwd, env: o.io.env, stream, isTTY: o.io.isTTY && !o.json, columns: process.stdout.columns },
+  });
+  // The run is always recorded; an explicit `sqlite` reporter replaces the default recorder rather than doubling it.
+  const explicitRecorder = chosen.some((s) => s instanceof SqliteRecorder);
+  const subscribers: Subscriber[] = [...(explicitRecorder ? [] : [await SqliteRecorder.open(o.paths.db)]), ...chosen];
   for (const s of subscribers) bus.subscribe(s);
   return {
     async close() {

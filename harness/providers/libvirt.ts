@@ -88,7 +88,14 @@ export class LibvirtProvider implements Provider {
     const ver = await v.run(['version'], { timeoutMs: 30_000 });
     if (ver.exitCode !== 0) {
       const why = ver.timedOut ? 'timed out' : ver.stderr.trim().split('\n').pop() ?? `exit ${ver.exitCode}`;
-      const fix = this.uri.transport === 'ssh' ? `check that \`ssh ${this.uri.user ? `${this.uri.user}@` : ''}${this.uri.host}\` works and libvirtd runs there` : this.uri.mode === 'system' ? 'virtlogd -d && libvirtd -d' : 'apt-get install -y libvirt-daemon (virsh spawns the session daemon itself)';
+      const fix =
+        this.uri.transport === 'ssh'
+          ? `check that \`ssh ${this.uri.user ? `${this.uri.user}@` : ''}${this.uri.host}\` works and libvirtd runs there`
+          : !existsSync('/usr/sbin/libvirtd')
+            ? 'apt-get install -y libvirt-daemon-system'
+            : this.uri.mode === 'system'
+              ? 'virtlogd -d; libvirtd -d   (no systemd: start both as root)'
+              : 'libvirtd --daemon --timeout=120   (as the user; virsh normally spawns the session daemon itself)';
       return no(`libvirtd does not answer on ${this.uri.uri}: ${why}`, fix);
     }
     const img = await execa('qemu-img', ['--version'], { reject: false, stdin: 'ignore' });
@@ -119,7 +126,7 @@ export class LibvirtProvider implements Provider {
     const created: { disk?: boolean; defined?: boolean; ports: number[] } = { ports: [] };
     try {
       const iso = image.kind === 'iso' ? image.path : undefined;
-      const user = this.opts.qemuUser === null ? undefined : (this.opts.qemuUser ?? (uri.mode === 'system' ? systemQemuUser() : undefined));
+      const user = this.opts.qemuUser === null ? undefined : (this.opts.qemuUser ?? (privileged(uri) ? systemQemuUser() : undefined));
       if (user) await assertQemuCanReach([f.disk, ...(image.kind === 'disk' ? [image.path] : []), ...(iso ? [iso] : []), ...(image.seedIso ? [image.seedIso] : [])], user);
       if (!(await exists(f.disk))) {
         if (image.kind === 'disk') await createOverlay(f.disk, image.path, config.disk);
@@ -386,9 +393,14 @@ async function domState(virsh: Virsh, domain: string): Promise<ParsedDomState | 
 /** The qemu pid libvirt records for a local domain (system: /run/libvirt/qemu; session: the user's runtime dir). */
 async function qemuPid(uri: LibvirtUri, domain: string): Promise<number | undefined> {
   if (uri.transport !== 'local') return undefined;
-  const base = uri.mode === 'system' ? '/run/libvirt/qemu' : join(process.env.XDG_RUNTIME_DIR ?? join(homedir(), '.cache'), 'libvirt', 'qemu', 'run');
+  const base = privileged(uri) ? '/run/libvirt/qemu' : join(process.env.XDG_RUNTIME_DIR ?? join(homedir(), '.cache'), 'libvirt', 'qemu', 'run');
   const pid = Number((await readFile(join(base, `${domain}.pid`), 'utf8').catch(() => '')).trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** The privileged daemon runs it: qemu:///system, or qemu:///session as root (libvirt serves root's session from the system driver). */
+function privileged(uri: LibvirtUri): boolean {
+  return uri.mode === 'system' || process.getuid?.() === 0;
 }
 
 async function defaultSshAnswers(port: number): Promise<boolean> {

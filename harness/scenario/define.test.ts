@@ -52,6 +52,13 @@ describe('defineScenario', () => {
     expect(err.issues.map((i) => i.path).sort()).toEqual(['steps[1].name', 'steps[1].on', 'vms.a.memory', 'vms.b.sshPort']);
   });
 
+  it('steps may target containers as well as VMs', () => {
+    const s = defineScenario({ name: 'mixed', vms: { a: {} }, containers: { db: { image: 'harness/busybox' } }, steps: [{ name: 'c', on: 'db', run: 'true' }] });
+    expect(s.steps[0]!.on).toBe('db');
+    const err = errorOf(() => defineScenario({ name: 'mixed', containers: { db: { image: 'harness/busybox' } }, steps: [{ name: 'c', on: 'web', run: 'true' }] }));
+    expect(err.issues[0]!.expected).toMatch(/declared in this scenario \(db\)/);
+  });
+
   it("resolves relative paths against the caller's directory and checks that input files exist", () => {
     const s = defineScenario({ name: 'paths', vms: { a: {} }, steps: [{ name: 'c', on: 'a', copyTo: { from: 'define.ts', to: '/tmp/x' } }] });
     expect(s.steps[0]).toMatchObject({ copyTo: { from: join(dirname(thisFile), 'define.ts') } });

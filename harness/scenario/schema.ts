@@ -141,7 +141,7 @@ const runStep = z.strictObject({
   run: z.string().min(1),
   expect: z
     .strictObject({
-      exitCode: z.number().int().min(0).max(255).optional(),
+      exitCode: z.number().int().min(0).max(255).default(0),
       stdout: matcherSchema.optional(),
       stderr: matcherSchema.optional(),
     })

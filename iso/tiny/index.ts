@@ -84,7 +84,7 @@ export async function buildTinyImage(opts: BuildImageOptions): Promise<BuiltImag
       ? `reused tiny image ${key.slice(0, 12)} from ${entry.path}`
       : `built tiny image ${key.slice(0, 12)} in ${((Date.now() - started) / 1000).toFixed(1)}s: ${entry.path}`,
   );
-  return { kind: 'iso', path: entry.path, hostPublicKey: entry.meta.hostPublicKey, user: 'root', builder: 'tiny', cacheKey: key };
+  return { kind: 'iso', path: entry.path, hostPublicKey: entry.meta.hostPublicKey, user: 'root', builder: 'tiny', cacheKey: key, reused: entry.reused };
 }
 
 /** The kernel and initramfs beside a tiny ISO, for direct `-kernel/-initrd` boots (no GRUB step). */

@@ -10,8 +10,6 @@ import { makePlan } from '../../plan.js';
 import { runPlan } from '../../run.js';
 import { attachReporters } from '../reporting.js';
 import { forceCleanup } from '../../force-cleanup.js';
-import { reapOrphans } from '../../reap.js';
-import '../../reap-records.js';
 
 export const runCommand: CliCommand = {
   name: 'run',
@@ -55,7 +53,6 @@ exit codes: 0 all steps passed, 1 a step failed, 2 invalid input, 3 infrastructu
       namePrefix: values['name-prefix'],
     });
 
-    await reapOrphans(paths, (m) => io.err(`harness: ${m}\n`));
     const bus = new EventBus(randomUUID());
     const reporting = await attachReporters(bus, { spec: values.reporter, json: values.json ?? false, io, paths, plan });
 

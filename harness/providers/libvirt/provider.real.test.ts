@@ -15,7 +15,7 @@ import { LibvirtProvider } from '../libvirt.js';
 import type { BuiltImage, MachineSpec } from '../provider.js';
 import { buildDomainXml } from './domain-xml.js';
 import { domainName, macFor } from './naming.js';
-import { listHarnessDomains } from './reap.js';
+import { listHarnessDomains, readDomainMetadata, reapOrphanDomains } from './reap.js';
 import { Virsh } from './virsh.js';
 import { livePid, writeVmRecord, type VmRecord } from '../vm-state.js';
 
@@ -135,6 +135,11 @@ describe.skipIf(!probe.available)('LibvirtProvider against a real libvirtd (TCG)
     const listed = (await provider.listHarnessDomains()).find((d) => d.domain === domain);
     expect(listed?.meta).toMatchObject({ pid: process.pid, host: hostname(), vm: name, runId: `run-${suffix}` });
     expect(await provider.reapOrphanDomains()).not.toContain(domain);
+    // Kept on purpose: spared even when its harness pid is taken for dead (the check is limited to this domain).
+    await provider.markKept(name, vmsDir);
+    expect((await readDomainMetadata(virsh, domain))?.keep).toBe(true);
+    expect(await reapOrphanDomains(virsh, { prefix: domain, isPidAlive: () => false })).toEqual([]);
+    expect(await virsh.ok(['domstate', domain])).toBe('running');
 
     // Disk snapshots (internal, with RAM).
     await provider.snapshotCreate(name, vmsDir, 's1');
