@@ -8,6 +8,7 @@ import { reapOrphans } from '../reap.js';
 // Extension points: crash recovery for run records and containers, doctor's docker probe, the libvirt provider.
 import '../reap-records.js';
 import '../containers/register.js';
+import '../providers/libvirt.js';
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const [name, ...rest] = argv;

@@ -1,7 +1,7 @@
 // The extension points the harness already has: doctor lists the Docker probe, and the crash-recovery pass
 // (reapOrphans, run before every command) removes a harness container whose owning process is dead.
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -32,7 +32,11 @@ describe('container hooks', () => {
     const deadPid = spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim();
     const base = await ensureBaseImage({ cacheDir: join(work, 'cache') });
     const docker = await dockerode();
-    const c = await docker.createContainer({ Image: base.tag, Cmd: ['sleep', '600'], Labels: harnessLabels('hooks', 'ghost', Number(deadPid)) });
+    // What a crashed run leaves: the container's state dir with its container.json (the mark the pass looks for).
+    const dir = join(work, 'vms', 'ghost');
+    await mkdir(dir, { recursive: true });
+    const c = await docker.createContainer({ Image: base.tag, Cmd: ['sleep', '600'], Labels: harnessLabels('hooks', 'ghost', Number(deadPid), dir) });
+    await writeFile(join(dir, 'container.json'), JSON.stringify({ name: 'ghost', id: c.id }));
     const logs: string[] = [];
     try {
       await c.start();

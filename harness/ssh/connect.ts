@@ -1,5 +1,6 @@
 // One SSH connection to a machine, with the host key pinned: the server must present exactly the key the
 // harness baked into the image. No pinned key means no connection (the harness never trusts blindly).
+import { connect as tcpConnect, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Client as SshClient, ClientErrorExtensions } from 'ssh2';
 import { HarnessError, HostKeyMismatch, SshConnectFailed } from '../errors.js';
@@ -48,6 +49,9 @@ export async function connectSsh(o: ConnectOptions): Promise<SshSession> {
   o.signal?.throwIfAborted();
   const expected = fingerprintSha256(pinned);
   const client = new ssh2.Client();
+  // We open the socket ourselves so every path can destroy it: ssh2's destroy() skips a half-closed socket.
+  const sock = tcpConnect({ host: o.host, port: o.port });
+  sock.on('error', () => {}); // reported through the client's 'error' event
   let presented: Buffer | undefined;
 
   return new Promise<SshSession>((resolve, reject) => {
@@ -64,6 +68,7 @@ export async function connectSsh(o: ConnectOptions): Promise<SshSession> {
       detach();
       client.on('error', () => {}); // late socket errors after destroy must not crash the process
       client.destroy();
+      sock.destroy();
       reject(err);
     };
     const onAbort = () => fail(o.signal?.reason instanceof Error ? o.signal.reason : new HarnessError('SSH connect aborted'));
@@ -73,7 +78,7 @@ export async function connectSsh(o: ConnectOptions): Promise<SshSession> {
       if (settled) return;
       settled = true;
       detach();
-      resolve(openSession(client, o, fingerprintSha256(presented ?? pinned)));
+      resolve(openSession(client, sock, o, fingerprintSha256(presented ?? pinned)));
     };
 
     o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -82,6 +87,7 @@ export async function connectSsh(o: ConnectOptions): Promise<SshSession> {
     client.once('ready', onReady);
     try {
       client.connect({
+        sock,
         host: o.host,
         port: o.port,
         username: o.user,
@@ -112,7 +118,7 @@ function classify(o: ConnectOptions, err: SshError, expected: string, presented:
 }
 
 /** Wraps a ready client: tracks whether it is open and why it closed. */
-function openSession(client: SshClient, o: ConnectOptions, hostKeyFingerprint: string): SshSession {
+function openSession(client: SshClient, sock: Socket, o: ConnectOptions, hostKeyFingerprint: string): SshSession {
   let open = true;
   let closing = false;
   let lastError: Error | undefined;
@@ -143,7 +149,7 @@ function openSession(client: SshClient, o: ConnectOptions, hostKeyFingerprint: s
       closing = true;
       client.end();
       // A hung peer may never confirm: give it a moment, then drop the socket.
-      const timer = setTimeout(() => client.destroy(), 2_000);
+      const timer = setTimeout(() => sock.destroy(), 2_000);
       await closed;
       clearTimeout(timer);
     },

@@ -25,47 +25,70 @@ export interface ChannelRun {
 export function runOnChannel(client: Client, command: string, o: ChannelRunOptions): Promise<ChannelRun> {
   const started = performance.now();
   return new Promise<ChannelRun>((resolve, reject) => {
-    client.exec(command, (err, channel) => {
-      if (err) return reject(err);
-      let exitCode: number | null = null;
-      let signal: string | undefined;
-      let timedOut = false;
-      let done = false;
-      let graceTimer: NodeJS.Timeout | undefined;
-      const finish = () => {
-        if (done) return;
-        done = true;
+    let channel: ClientChannel | undefined;
+    let exitCode: number | null = null;
+    let signal: string | undefined;
+    let timedOut = false;
+    let done = false;
+    let graceTimer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      clearTimeout(graceTimer);
+      resolve({ exitCode, signal, timedOut, durationMs: Math.round(performance.now() - started) });
+    };
+    // The clock starts now, not when the server opens the channel: a hung server may never open it.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (channel) kill(channel);
+      // A hung server may never confirm the close: settle anyway and stop reading.
+      graceTimer = setTimeout(() => {
+        channel?.unpipe(o.stdout);
+        channel?.stderr.unpipe(o.stderr);
+        finish();
+      }, o.closeGraceMs ?? 2_000);
+    }, o.timeoutMs);
+
+    client.exec(command, (err, ch) => {
+      if (err) {
         clearTimeout(timer);
         clearTimeout(graceTimer);
-        resolve({ exitCode, signal, timedOut, durationMs: Math.round(performance.now() - started) });
-      };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        sendSignal(channel, 'KILL');
-        channel.close();
-        // A hung server may never confirm the close: settle anyway and stop reading.
-        graceTimer = setTimeout(() => {
-          channel.unpipe(o.stdout);
-          channel.stderr.unpipe(o.stderr);
-          finish();
-        }, o.closeGraceMs ?? 2_000);
-      }, o.timeoutMs);
-
-      channel.on('exit', (code: number | null, sig?: string) => {
+        if (!done) reject(err);
+        done = true;
+        return;
+      }
+      channel = ch;
+      if (timedOut) {
+        kill(ch); // opened after we gave up waiting: stop it at once
+        if (done) {
+          ch.on('error', () => {});
+          ch.resume();
+          ch.stderr.resume();
+          return;
+        }
+      }
+      ch.on('exit', (code: number | null, sig?: string) => {
         if (typeof code === 'number') exitCode = code;
         else if (sig) signal = sig;
       });
-      channel.on('error', () => {}); // surfaced as a close without status; the caller checks the connection
-      channel.pipe(o.stdout);
-      channel.stderr.pipe(o.stderr);
-      const closed = new Promise<void>((r) => channel.once('close', () => r()));
+      ch.on('error', () => {}); // surfaced as a close without status; the caller checks the connection
+      ch.pipe(o.stdout);
+      ch.stderr.pipe(o.stderr);
+      const closed = new Promise<void>((r) => ch.once('close', () => r()));
       void Promise.all([closed, finished(o.stdout).catch(() => {}), finished(o.stderr).catch(() => {})]).then(finish);
 
-      if (o.stdin === undefined) channel.end();
-      else if (o.stdin instanceof Readable) o.stdin.pipe(channel);
-      else channel.end(o.stdin);
+      if (o.stdin === undefined) ch.end();
+      else if (o.stdin instanceof Readable) o.stdin.pipe(ch);
+      else ch.end(o.stdin);
     });
   });
+}
+
+/** Asks the server to KILL the command, then closes the channel. */
+function kill(channel: ClientChannel): void {
+  sendSignal(channel, 'KILL');
+  channel.close();
 }
 
 /**

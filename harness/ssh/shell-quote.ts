@@ -1,4 +1,5 @@
 // POSIX sh quoting for paths and values we splice into remote commands (busybox sh, dash, bash alike).
+import { HarnessError } from '../errors.js';
 
 /** Single-quotes a string for sh: `it's` -> `'it'\''s'`. */
 export function shQuote(s: string): string {
@@ -10,7 +11,7 @@ export function envPrefix(env: Record<string, string> | undefined): string {
   if (!env) return '';
   return Object.entries(env)
     .map(([k, v]) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new RangeError(`expected an environment variable name ([A-Za-z_][A-Za-z0-9_]*), got ${JSON.stringify(k)}`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new HarnessError(`expected an environment variable name ([A-Za-z_][A-Za-z0-9_]*), got ${JSON.stringify(k)}`);
       return `export ${k}=${shQuote(v)}; `;
     })
     .join('');

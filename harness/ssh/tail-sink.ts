@@ -1,6 +1,7 @@
 // A writable sink that keeps only the last `cap` bytes of a stream and counts what it dropped, so a guest
 // printing gigabytes costs at most `cap` bytes of memory.
 import { Writable } from 'node:stream';
+import { HarnessError } from '../errors.js';
 
 export class TailSink extends Writable {
   private chunks: Buffer[] = [];
@@ -10,7 +11,7 @@ export class TailSink extends Writable {
 
   constructor(readonly cap: number) {
     super();
-    if (!Number.isInteger(cap) || cap < 0) throw new RangeError(`expected maxOutputBytes to be a non-negative integer, got ${cap}`);
+    if (!Number.isInteger(cap) || cap < 0) throw new HarnessError(`expected maxOutputBytes to be a non-negative integer, got ${cap}`);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

@@ -116,6 +116,7 @@ export async function startTestPeer(opts: TestPeerOptions): Promise<TestPeer> {
             cwd: opts.cwd,
             env: { PATH: opts.path ?? process.env.PATH ?? '/usr/bin:/bin', HOME: opts.cwd ?? '/', ...env },
             stdio: 'pipe',
+            detached: true, // own process group, so close() can end whatever the command left running
           });
           wire(channel, child, true);
         });
@@ -180,7 +181,13 @@ export async function startTestPeer(opts: TestPeerOptions): Promise<TestPeer> {
       }
     },
     async close() {
-      for (const c of children) c.kill('SIGKILL');
+      for (const c of children) {
+        try {
+          if (c.pid !== undefined) process.kill(-c.pid, 'SIGKILL');
+        } catch {
+          c.kill('SIGKILL'); // not a group leader (sftp-server)
+        }
+      }
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => tcp.close(() => resolve()));
     },

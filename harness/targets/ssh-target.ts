@@ -166,7 +166,11 @@ export class SshTarget implements Target {
       const previous = this.session;
       this.connecting = this.connect()
         .then(
-          (s) => {
+          async (s) => {
+            if (this.closedByUser) {
+              await s.close(); // close() ran while we were connecting
+              throw new HarnessError(`target ${this.name} is closed`);
+            }
             this.session = s;
             this.watch(s);
             return s;
