@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 600_000,
     fileParallelism: false,
-    globalSetup: [],
+    globalSetup: ['fixtures/global-setup.ts'],
+    // Suites run by `npm test` are recorded in the same SQLite store as `harness run` (vms/harness.db).
+    reporters: ['default', './reporters/vitest-reporter.ts'],
   },
 });
