@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { BuiltImage } from '../harness/providers/provider.js';
 import type { ImageConfig } from '../harness/scenario/schema.js';
-import { ProviderUnavailable, ScenarioError } from '../harness/errors.js';
+import { ScenarioError } from '../harness/errors.js';
 import { buildTinyImage } from './tiny/index.js';
 import { buildNixosImage } from './nixos/index.js';
 import { buildCloudInitImage } from './cloud-init/index.js';
@@ -39,17 +39,4 @@ async function userIso(image: Extract<ImageConfig, { iso: string }>, opts: Build
   const cacheKey = createHash('sha256').update(`iso\0${path}\0${st.size}\0${st.mtimeMs}`).digest('hex');
   opts.onProgress?.(`using ISO ${path}${image.hostKey ? '' : ' (no hostKey given: the harness cannot pin its host key)'}`);
   return { kind: 'iso', path, hostPublicKey: image.hostKey, user: image.user, builder: 'iso', cacheKey };
-}
-
-/** Imports a builder module by a computed specifier, so this file compiles before that builder exists. */
-async function loadBuilder<T>(builder: string, specifier: string): Promise<T> {
-  try {
-    return (await import(specifier)) as T;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(specifier.replace('./', '').replace('.js', ''))) {
-      throw new ProviderUnavailable(`${builder} builder`, `not built yet (iso/${specifier.slice(2).replace(/\.js$/, '.ts')} is missing)`);
-    }
-    throw e;
-  }
 }

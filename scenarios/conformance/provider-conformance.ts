@@ -14,6 +14,7 @@ import { projectKeyPair, type KeyPair } from '../../harness/keys.js';
 import { acquireLock, pidAlive, type Release } from '../../harness/lock.js';
 import { harnessPaths, vmFiles } from '../../harness/paths.js';
 import type { BuiltImage, Provider, StartedMachine } from '../../harness/providers/provider.js';
+import { consoleTail } from '../../harness/providers/vm-state.js';
 import { waitForSsh } from '../../harness/readiness.js';
 import { vmSchema, type VmConfig } from '../../harness/scenario/schema.js';
 import { connectSsh } from '../../harness/ssh/connect.js';
@@ -154,6 +155,10 @@ export function describeProviderConformance(label: string, makeProvider: () => P
       const pid = m.pid ?? (await pidFromFile(vmFiles(vmsDir, SLOW).pid));
       expect(pid, 'the provider reports the VM process pid (StartedMachine.pid or the pidfile)').toBeDefined();
       expect(pidAlive(pid!)).toBe(true);
+      // Let the guest print its first console line (bounded) so the tail is non-empty even on a loaded host;
+      // SSH is still many seconds away then, so the 3 s readiness wait below cannot succeed.
+      const deadline = Date.now() + 60_000;
+      while ((await consoleTail(m.consoleLog, 1)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
       const err = await ready(m, short.bootTimeout).then(
         (t) => t.close().then(() => new Error('expected BootTimeout, but SSH became ready')),
         (e: unknown) => e,

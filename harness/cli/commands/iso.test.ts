@@ -65,14 +65,14 @@ describe('harness iso', () => {
   it('refuses a private key file given as --ssh-key', async () => {
     const r = await harness('build', '--builder', 'tiny', '--ssh-key', 'me', '-o', 'x.iso');
     expect(r.code).toBe(2);
-    expect(r.err).toContain('expected a public key (.pub), found a private key');
+    expect(r.err).toMatch(/expected a public key.*found a private key/);
+    expect(r.err).not.toContain(key.privateKey.split('\n')[1]!);
   });
 
   it.each([
     [[], 'missing subcommand'],
     [['frob'], 'unknown subcommand "frob"'],
     [['build', '-o', 'x.iso'], 'missing --builder tiny'],
-    [['build', '--builder', 'nixos', '-o', 'x.iso'], '--builder nixos is not supported here'],
     [['build', '--builder', 'tiny'], 'missing -o OUT.iso'],
     [['prune'], 'say what to prune'],
     [['prune', '--older-than', '3 weeks'], 'expected a duration such as 30d'],

@@ -19,6 +19,7 @@ export const HOST_PACKAGES: Record<string, string> = {
   'dropbear-bin': 'dropbearconvert',
   'openssh-client': 'ssh',
   cpio: 'cpio',
+  'busybox-static': '/bin/busybox',
 };
 
 export async function missingPackages(): Promise<string[]> {
