@@ -89,7 +89,7 @@ export async function pidfileStatus(vmsDir: string, name: string): Promise<VmSta
   return (await sshBanner(port, '127.0.0.1', 1000)) ? 'Running' : 'Starting';
 }
 
-/** Removes everything in the VM dir, or everything but disk.qcow2 (and vm.json, so the disk can be reused). */
+/** Removes everything in the VM dir, or everything but disk.qcow2 (a later start reuses it). */
 export async function removeVmDir(vmsDir: string, name: string, preserveDisk: boolean): Promise<void> {
   const files = vmFiles(vmsDir, name);
   if (!preserveDisk) {
