@@ -10,7 +10,7 @@ export function openSftp(client: Client): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => {
     client.sftp((err, sftp) => {
       if (!err) return resolve(sftp);
-      reject(/subsystem/i.test(err.message) ? new SftpUnavailable(err.message) : err);
+      reject(/subsystem|exit code 127 while establishing SFTP/i.test(err.message) ? new SftpUnavailable(err.message) : err);
     });
   });
 }
