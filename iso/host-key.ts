@@ -13,8 +13,19 @@ export interface HostKey {
   dropbearPrivate: Buffer;
 }
 
+export interface ConvertTool {
+  /** dropbearconvert to run: the one extracted from dropbear-bin (with its libraries), else the host's. */
+  path: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 /** `workDir` must be private to this build (the image temp dir); nothing is left in it. */
-export async function generateDropbearHostKey(workDir: string, comment = 'harness-tiny-host', signal?: AbortSignal): Promise<HostKey> {
+export async function generateDropbearHostKey(
+  workDir: string,
+  comment = 'harness-tiny-host',
+  opts: { tool?: ConvertTool; signal?: AbortSignal } = {},
+): Promise<HostKey> {
+  const tool = opts.tool ?? { path: 'dropbearconvert' };
   const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
   const tmp = await mkdtemp(join(workDir, 'hostkey-'));
   try {
@@ -22,7 +33,7 @@ export async function generateDropbearHostKey(workDir: string, comment = 'harnes
     const openssh = join(tmp, 'openssh');
     const dropbear = join(tmp, 'dropbear');
     await writeFile(openssh, pair.private, { mode: 0o600 });
-    await runTool('tiny image builder', 'dropbearconvert', ['openssh', 'dropbear', openssh, dropbear], { signal });
+    await runTool('tiny image builder', tool.path, ['openssh', 'dropbear', openssh, dropbear], { signal: opts.signal, env: tool.env });
     return { publicKey: pair.public.trim(), dropbearPrivate: await readFile(dropbear) };
   } finally {
     await rm(tmp, { recursive: true, force: true });

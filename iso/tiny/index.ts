@@ -113,7 +113,9 @@ async function assembleTiny(tmp: string, inputs: TinyInputs, packages: ResolvedP
     const modulesDir = join(kroot, 'lib/modules', kernelVersion);
     const modules = await resolveModules(modulesDir, TINY_MODULES);
 
-    const hostKey = await generateDropbearHostKey(tmp, `root@harness-tiny-${inputs.packages[kernelPkg.name]}`, signal);
+    // The dropbearconvert from the package we just extracted: the host needs no dropbear of its own.
+    const convert = { path: join(proot, 'usr/bin/dropbearconvert'), env: { ...process.env, LD_LIBRARY_PATH: packageLibDirs(proot).join(':') } };
+    const hostKey = await generateDropbearHostKey(tmp, `root@harness-tiny-${inputs.packages[kernelPkg.name]}`, { tool: convert, signal });
     const tree = new RootTree();
     for (const d of ['proc', 'sys', 'dev', 'tmp', 'run', 'mnt', 'var/log', 'var/run', 'etc/dropbear']) tree.dir(d);
     tree.dir('root', 0o700).dir('root/.ssh', 0o700);
