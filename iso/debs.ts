@@ -1,7 +1,7 @@
 // Debian packages for the offline image builders: resolve candidate versions from the local apt lists, fetch
 // missing .debs with `apt-get download` into <cacheDir>/debs/ (kept, so later builds need no network), and
 // extract them with dpkg-deb. A metapackage (linux-image-amd64) resolves to the versioned package it depends on.
-import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ProviderUnavailable } from '../harness/errors.js';
@@ -30,6 +30,29 @@ const escapeVersion = (v: string) => v.replace(/:/g, '%3a');
  * (no `apt-get update` yet) a .deb already in the cache is used; otherwise ProviderUnavailable says what to run.
  */
 export async function resolvePackages(names: string[], cacheDir: string, signal?: AbortSignal): Promise<ResolvedPackage[]> {
+  // Asking apt costs ~1.5 s per run, paid on every `harness run` just to find the cached image again. The answer
+  // only changes when apt's lists or configuration do, so it is remembered under their modification times.
+  const memoKey = JSON.stringify({ names, apt: await aptStateStamp() });
+  const memoFile = join(debsDir(cacheDir), 'resolved.json');
+  const memo = await readFile(memoFile, 'utf8').then((t) => JSON.parse(t) as { key: string; packages: ResolvedPackage[] }, () => undefined);
+  if (memo?.key === memoKey) return memo.packages;
+  const packages = await resolveWithApt(names, cacheDir, signal);
+  await mkdir(debsDir(cacheDir), { recursive: true });
+  const tmp = `${memoFile}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify({ key: memoKey, packages }));
+  await rename(tmp, memoFile);
+  return packages;
+}
+
+/** Modification times of what apt's answers depend on (lists from `apt-get update`, sources, pinning). */
+async function aptStateStamp(): Promise<Record<string, number>> {
+  const paths = ['/var/lib/apt/lists', '/etc/apt/sources.list', '/etc/apt/sources.list.d', '/etc/apt/preferences.d', '/var/lib/dpkg/status'];
+  const stamps: Record<string, number> = {};
+  for (const p of paths) stamps[p] = await stat(p).then((s) => s.mtimeMs, () => 0);
+  return stamps;
+}
+
+async function resolveWithApt(names: string[], cacheDir: string, signal?: AbortSignal): Promise<ResolvedPackage[]> {
   const cached = await readdir(debsDir(cacheDir)).catch(() => [] as string[]);
   const concrete: Array<{ name: string; requested?: string }> = [];
   for (const requested of names) {
