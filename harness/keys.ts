@@ -1,7 +1,7 @@
 // The per-project SSH keypair the harness logs in with. Generated on first use with ssh2's own key generator,
 // kept under .harness/keys (outside vms/), files 0600 and the folder 0700.
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import ssh2 from 'ssh2';
 import { withFileLock } from './lock.js';
 
@@ -14,6 +14,9 @@ export interface KeyPair {
 
 export async function projectKeyPair(keysDir: string): Promise<KeyPair> {
   const privateKeyPath = join(keysDir, 'id_ed25519');
+  // Only the keys folder itself is private: parents created on the way keep the default mode, or .harness/ would
+  // become 0700 and libvirt's qemu (another user) could no longer reach the image cache beside it.
+  await mkdir(dirname(keysDir), { recursive: true });
   await mkdir(keysDir, { recursive: true, mode: 0o700 });
   await chmod(keysDir, 0o700);
   const existing = await readPair(privateKeyPath);

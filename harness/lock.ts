@@ -1,6 +1,7 @@
 // Exclusive locks with proper-lockfile (mkdir-based, refreshed mtime, stale after 10 s without refresh).
 // Beside each lock we write who holds it, so a busy lock can say so, and a lock whose holder pid is dead
 // is reclaimed at once instead of after the stale timeout.
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -97,11 +98,17 @@ export async function withFileLock<T>(dir: string, resource: string, fn: () => P
   }
 }
 
+/** Whether a process runs. A zombie (exited, not yet reaped by its parent) counts as dead. */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return true; // no /proc entry to read (another OS): kill(0) said it exists
   }
 }

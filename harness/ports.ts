@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tcpPortUsed from 'tcp-port-used';
 import { withFileLock, pidAlive } from './lock.js';
+import { HarnessError } from './errors.js';
 
 export interface PortReservation {
   port: number;
@@ -25,6 +26,22 @@ export interface AllocateOptions {
 
 export const DEFAULT_PORT_RANGE: [number, number] = [20000, 29999];
 
+/**
+ * The range ports are picked from: $HARNESS_PORT_RANGE ("LO-HI", e.g. where a firewall allows only some ports,
+ * or a test that must force two runs onto the same few ports), else DEFAULT_PORT_RANGE.
+ */
+export function portRange(env: NodeJS.ProcessEnv = process.env): [number, number] {
+  const raw = env.HARNESS_PORT_RANGE;
+  if (!raw) return DEFAULT_PORT_RANGE;
+  const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(raw);
+  const lo = Number(m?.[1]);
+  const hi = Number(m?.[2]);
+  if (!m || lo < 1024 || hi > 65535 || lo > hi) {
+    throw new HarnessError(`HARNESS_PORT_RANGE: expected "LO-HI" with 1024 <= LO <= HI <= 65535, got "${raw}"`);
+  }
+  return [lo, hi];
+}
+
 export function reservationDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.HARNESS_PORTS_DIR ?? join(tmpdir(), 'harness-ports');
 }
@@ -32,7 +49,7 @@ export function reservationDir(env: NodeJS.ProcessEnv = process.env): string {
 /** Reserves `count` free ports on 127.0.0.1 for `owner` (pid = this process until handed over). */
 export async function allocatePorts(count: number, opts: AllocateOptions): Promise<number[]> {
   const dir = opts.dir ?? reservationDir();
-  const [lo, hi] = opts.range ?? DEFAULT_PORT_RANGE;
+  const [lo, hi] = opts.range ?? portRange();
   return withFileLock(dir, 'alloc', async () => {
     const taken = new Set((await liveReservations(dir)).map((r) => r.port));
     const picked: number[] = [];
@@ -44,7 +61,10 @@ export async function allocatePorts(count: number, opts: AllocateOptions): Promi
       await writeFile(join(dir, `${port}.json`), JSON.stringify({ port, pid: process.pid, owner: opts.owner }));
       picked.push(port);
     }
-    if (picked.length < count) throw new Error(`no free port on 127.0.0.1 in ${lo}-${hi}`);
+    if (picked.length < count) {
+      await releasePorts(picked, dir); // don't leave half an allocation reserved in a long-lived process
+      throw new HarnessError(`expected ${count} free port(s) on 127.0.0.1 in ${lo}-${hi}, found ${picked.length} (the rest are in use or reserved)`);
+    }
     return picked;
   }, 30_000);
 }

@@ -2,7 +2,7 @@
 // in qemu's command line, lock holder files), and reaps it. Runs before every harness command. Only this
 // project's vms/ is looked at, and only processes whose command line names one of its VM dirs are signalled:
 // nothing of another user's is touched. VMs kept on purpose (keep policy) are never reaped.
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { HarnessPaths } from './paths.js';
@@ -20,26 +20,36 @@ export function registerReaper(r: Reaper): void {
 }
 
 export async function reapOrphans(paths: HarnessPaths, log: (msg: string) => void = () => undefined): Promise<void> {
-  const entries = await readdir(paths.vms, { withFileTypes: true }).catch(() => []);
-  for (const e of entries) {
+  const entries = (await readdir(paths.vms, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory() && !e.name.startsWith('.'));
+  // `<name>.lock` is a directory too: kept apart, or it is taken for a VM dir and a stale lock is never reaped.
+  const locks = entries.filter((e) => e.name.endsWith('.lock'));
+  const dirs = entries.filter((e) => !e.name.endsWith('.lock'));
+  const deadContainerDirs: string[] = [];
+  // VM dirs before locks: a dead holder's lock is the evidence that a container dir is orphaned.
+  for (const e of dirs) {
     try {
-      if (e.isDirectory() && !e.name.startsWith('.')) await reapVm(paths, e.name, log);
-      else if (e.isDirectory() && e.name.endsWith('.lock')) await reapLock(join(paths.vms, e.name), log);
+      if ((await reapVm(paths, e.name, log)) === 'dead-container') deadContainerDirs.push(e.name);
     } catch (err) {
       log(`could not reap ${e.name}: ${(err as Error).message}`);
     }
   }
+  for (const e of locks) await reapLock(join(paths.vms, e.name), log).catch((err: Error) => log(`could not reap ${e.name}: ${err.message}`));
   for (const r of extraReapers) await r(paths, log).catch((err: Error) => log(`reaper failed: ${err.message}`));
+  for (const name of deadContainerDirs) await reapContainerDir(paths, name, log).catch((err: Error) => log(`could not reap ${name}: ${err.message}`));
 }
 
-async function reapVm(paths: HarnessPaths, name: string, log: (msg: string) => void): Promise<void> {
+async function reapVm(paths: HarnessPaths, name: string, log: (msg: string) => void): Promise<'dead-container' | undefined> {
   const files = vmFiles(paths.vms, name);
+  const holder = await readHolder(files.lock);
   if (await isLocked(files.lock)) {
-    const holder = await readHolder(files.lock);
     if (!holder || holder.host !== hostname() || pidAlive(holder.pid)) return; // someone is working on it
   }
   const contents = await readdir(files.dir);
-  if (contents.includes('container.json')) return; // a container's dir: the container reaper owns it
+  if (contents.includes('container.json')) {
+    // A container's dir: the container reaper removes the container; the dir goes after it, when its run is dead.
+    const deadRun = holder !== undefined && holder.host === hostname() && !pidAlive(holder.pid);
+    return deadRun && !contents.includes('vm.json') ? 'dead-container' : undefined;
+  }
   const rec = await readVmRecord(paths.vms, name);
   if (rec) {
     if (rec.kept || rec.teardown === 'keep' || pidAlive(rec.ownerPid)) return;
@@ -57,10 +67,32 @@ async function reapVm(paths: HarnessPaths, name: string, log: (msg: string) => v
   log(`removed half-written state of VM ${name}`);
 }
 
+/** Removes a dead run's container dir once its container is gone (kept containers and live ones keep theirs). */
+async function reapContainerDir(paths: HarnessPaths, name: string, log: (msg: string) => void): Promise<void> {
+  const dir = vmFiles(paths.vms, name).dir;
+  const rec = JSON.parse(await readFile(join(dir, 'container.json'), 'utf8')) as { id?: string; kept?: boolean };
+  if (rec.kept || !rec.id) return;
+  const { dockerode } = await import('./containers/docker-client.js');
+  const gone = await (await dockerode())
+    .getContainer(rec.id)
+    .inspect()
+    .then(
+      () => false,
+      (e: { statusCode?: number }) => e.statusCode === 404,
+    );
+  if (!gone) return; // the engine did not answer, or the container is still there: the next command retries
+  await removeVmDir(paths.vms, name, false);
+  log(`removed state dir of reaped container ${name}`);
+}
+
 async function reapLock(lockPath: string, log: (msg: string) => void): Promise<void> {
   const holder = await readHolder(lockPath);
   if (holder && holder.host === hostname() && !pidAlive(holder.pid)) {
     await breakLock(lockPath);
     log(`removed stale lock ${lockPath} of dead pid ${holder.pid}`);
+  } else if (!holder && !(await isLocked(lockPath))) {
+    // Killed between taking the lock and naming itself: no holder, and no refresh for the stale period.
+    await breakLock(lockPath);
+    log(`removed stale lock ${lockPath} (no holder, not refreshed)`);
   }
 }

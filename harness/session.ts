@@ -2,7 +2,7 @@
 // `harness run` and the vitest fixture share it: boot -> (steps | tests) -> teardown by policy.
 import { readFile } from 'node:fs/promises';
 import type { EventBus, TeardownPolicy } from './events.js';
-import { HarnessError, VmExited } from './errors.js';
+import { HarnessError, SshConnectionLost, VmExited } from './errors.js';
 import { projectKeyPair, keyPairFromFile, type KeyPair } from './keys.js';
 import { acquireLock, type Release } from './lock.js';
 import type { HarnessPaths } from './paths.js';
@@ -164,7 +164,13 @@ export class Session {
   /** Turns an error during a step into VmExited (with the console tail) when the machine is gone. */
   async explainFailure(key: string, e: unknown): Promise<unknown> {
     const m = this.live.get(key)?.machine;
-    if (m && !(await m.isAlive())) return new VmExited(m.name, await consoleTail(m.consoleLog, 30), (e as Error)?.message);
+    if (!m) return e;
+    // A lost connection may be noticed a moment before the dying process is reported gone: look again briefly.
+    const looks = e instanceof SshConnectionLost ? 10 : 1;
+    for (let i = 0; i < looks; i++) {
+      if (!(await m.isAlive())) return new VmExited(m.name, await consoleTail(m.consoleLog, 30), (e as Error)?.message);
+      if (i + 1 < looks) await new Promise((r) => setTimeout(r, 100));
+    }
     return e;
   }
 

@@ -30,6 +30,8 @@ export interface StartContainerOptions {
   baseDir?: string;
   /** Where image-build locks live; default the harness cache. */
   cacheDir?: string;
+  /** Docker volumes (or absolute host paths) to mount, e.g. the container provider's preserved "disk". */
+  mounts?: Array<{ source: string; target: string }>;
 }
 
 export interface PortMapping {
@@ -80,6 +82,7 @@ export async function startContainer(opts: StartContainerOptions): Promise<Runni
     .withStartupTimeout(config.startupTimeout)
     .withLogConsumer((stream) => log.attach(stream));
   if (config.command) builder.withCommand(config.command);
+  if (opts.mounts?.length) builder.withBindMounts(opts.mounts);
   const wait = toWaitStrategy(config.wait, config.ports);
   if (wait) builder.withWaitStrategy(wait);
 

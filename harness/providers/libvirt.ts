@@ -26,7 +26,7 @@ import { assertQemuCanReach, createBlank, createOverlay, systemQemuUser, type Qe
 import { DEFAULT_LIBVIRT_URI, parseLibvirtUri, type LibvirtUri } from './libvirt/uri.js';
 import { Virsh, VirshFailed } from './libvirt/virsh.js';
 import { libvirtExtra, type LibvirtExtra } from './libvirt/vm-record.js';
-import { formatPortsFile, readVmRecord, removeVmDir, writeVmRecord, type VmRecord } from './vm-state.js';
+import { formatPortsFile, isStopping, markStopping, readVmRecord, removeVmDir, writeVmRecord, type VmRecord } from './vm-state.js';
 import { registerProvider } from './registry.js';
 import { registerReaper } from '../reap.js';
 import { toMiB } from '../scenario/units.js';
@@ -237,6 +237,7 @@ export class LibvirtProvider implements Provider {
     const { virsh, domain, rec } = await this.locate(name, vmsDir);
     const r = await virsh.run(['domstate', '--reason', domain], { timeoutMs: 30_000 });
     if (r.exitCode !== 0) return new VirshFailed(virsh.uri, r).notFound ? 'NotCreated' : 'Unknown';
+    if (isActive(parseDomState(r.stdout)) && (await isStopping(vmsDir, name))) return 'Stopping';
     return mapDomState(parseDomState(r.stdout), async () => {
       const port = rec?.sshPort ?? readForwards(await virsh.ok(['dumpxml', domain])).find((x) => x.guest === 22)?.host;
       return port !== undefined && (await (this.opts.sshAnswers ?? defaultSshAnswers)(port));
@@ -261,6 +262,18 @@ export class LibvirtProvider implements Provider {
   /** ACPI shutdown, then `virsh destroy` after the grace period. A paused domain is destroyed at once. */
   async stop(name: string, vmsDir: string): Promise<void> {
     const { virsh, domain, extra } = await this.locate(name, vmsDir);
+    const clearStopping = await markStopping(vmsDir, name);
+    try {
+      await this.shutDown(virsh, domain);
+    } finally {
+      await clearStopping();
+    }
+    await rm(vmFiles(vmsDir, name).pid, { force: true });
+    if (extra?.reservedPorts.length) await releasePorts(extra.reservedPorts, this.opts.portsDir);
+  }
+
+  /** ACPI shutdown, then destroy once the grace period is over (at once when paused). */
+  private async shutDown(virsh: Virsh, domain: string): Promise<void> {
     const st = await domState(virsh, domain);
     if (isActive(st) && st!.state !== 'paused' && st!.state !== 'pmsuspended') {
       await virsh.run(['shutdown', domain]);
@@ -278,8 +291,6 @@ export class LibvirtProvider implements Provider {
       const r = await virsh.run(['destroy', domain]);
       if (r.exitCode !== 0 && isActive(await domState(virsh, domain))) throw new VirshFailed(virsh.uri, r);
     }
-    await rm(vmFiles(vmsDir, name).pid, { force: true });
-    if (extra?.reservedPorts.length) await releasePorts(extra.reservedPorts, this.opts.portsDir);
   }
 
   /** Destroys and undefines the domain, then removes the state dir (all but disk.qcow2 with preserveDisk). */

@@ -2,6 +2,7 @@
 // networking with SSH forwarded on 127.0.0.1, QMP monitor socket, serial console logged to a file,
 // pidfile and ports file in vms/<name>/ (the quickemu layout).
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VmStatus } from '../events.js';
@@ -15,6 +16,7 @@ import { qmpCommand } from './qmp.js';
 import {
   formatPortsFile,
   livePid,
+  markStopping,
   pidfileStatus,
   readVmRecord,
   removeVmDir,
@@ -97,6 +99,8 @@ export class QemuProvider implements Provider {
         if (r.exitCode !== 0) {
           const msg = (await readFile(errFile, 'utf8').catch(() => '')).trim() || (r.timedOut ? 'timed out' : `signal ${r.signal ?? '?'}`);
           if (/host forwarding rule|Could not set up host forwarding|Address already in use/i.test(msg) && attempt < 5) {
+            // Said out loud (it lands in the run record): a clash between two harness runs means the reservation failed.
+            spec.emit({ type: 'log', level: 'warn', message: `${spec.name}: port clash on 127.0.0.1 (${allPorts.join(', ')}) at attempt ${attempt}: retrying with fresh ports` });
             await releasePorts(allPorts);
             continue;
           }
@@ -165,6 +169,7 @@ export class QemuProvider implements Provider {
     const files = vmFiles(vmsDir, name);
     const pid = await livePid(vmsDir, name);
     if (!pid) return;
+    const clearStopping = await markStopping(vmsDir, name);
     await qmpCommand(files.monitor, 'quit', undefined, 2000).catch(() => undefined);
     for (const [signal, waitMs] of [[undefined, 3000], ['SIGTERM', 3000], ['SIGKILL', 3000]] as const) {
       if (signal) {
@@ -175,9 +180,10 @@ export class QemuProvider implements Provider {
         }
       }
       const deadline = Date.now() + waitMs;
-      while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      if (!pidAlive(pid)) break;
+      while (processRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (!processRunning(pid)) break;
     }
+    await clearStopping();
     const rec = await readVmRecord(vmsDir, name);
     if (rec) await releasePorts([rec.sshPort, ...Object.values(rec.forwards)]);
   }
@@ -234,8 +240,22 @@ function started(
     consoleLog: files.log,
     dir: files.dir,
     pid,
-    isAlive: async () => pidAlive(pid),
+    isAlive: async () => processRunning(pid),
   };
+}
+
+/**
+ * Alive and not a zombie. The daemonized qemu is re-parented to pid 1, and where pid 1 reaps lazily (a container's
+ * init, a VM agent) a killed qemu lingers as a zombie that signal 0 still reports alive: a dead VM looked alive.
+ */
+export function processRunning(pid: number): boolean {
+  if (!pidAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
 }
 
 async function exists(p: string): Promise<boolean> {

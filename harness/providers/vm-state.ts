@@ -1,6 +1,7 @@
 // The on-disk state shared by providers that run a local process per VM (qemu, and quickemu's layout):
 // vm.json (the resolved spec), the pidfile and the ports file, and the pidfile status rule.
 import { readFile, writeFile, rm, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Accel, TeardownPolicy, VmStatus } from '../events.js';
 import { vmFiles } from '../paths.js';
 import { pidAlive } from '../lock.js';
@@ -74,6 +75,21 @@ export async function readSshPort(vmsDir: string, name: string): Promise<number 
   }
 }
 
+/**
+ * A stop in progress leaves `<dir>/stopping` (naming the stopping process) so status says Stopping rather than
+ * Starting while the VM still runs but SSH is gone. A marker whose writer died is ignored.
+ */
+export async function markStopping(vmsDir: string, name: string): Promise<() => Promise<void>> {
+  const file = join(vmFiles(vmsDir, name).dir, 'stopping');
+  await writeFile(file, String(process.pid)).catch(() => undefined);
+  return () => rm(file, { force: true });
+}
+
+export async function isStopping(vmsDir: string, name: string): Promise<boolean> {
+  const pid = Number.parseInt(await readFile(join(vmFiles(vmsDir, name).dir, 'stopping'), 'utf8').catch(() => ''), 10);
+  return Number.isInteger(pid) && pid > 0 && pidAlive(pid);
+}
+
 /** The pidfile rule: no dir -> NotCreated; pid missing/dead -> Stopped; alive, no SSH -> Starting; SSH -> Running. */
 export async function pidfileStatus(vmsDir: string, name: string): Promise<VmStatus> {
   const files = vmFiles(vmsDir, name);
@@ -84,9 +100,13 @@ export async function pidfileStatus(vmsDir: string, name: string): Promise<VmSta
   }
   const pid = await livePid(vmsDir, name);
   if (pid === undefined) return 'Stopped';
+  if (await isStopping(vmsDir, name)) return 'Stopping';
   const port = await readSshPort(vmsDir, name);
   if (port === undefined) return 'Starting';
-  return (await sshBanner(port, '127.0.0.1', 1000)) ? 'Running' : 'Starting';
+  if (await sshBanner(port, '127.0.0.1', 1000)) return 'Running';
+  // The banner check takes time: a stop may have begun (or ended) meanwhile, so look again before saying Starting.
+  if ((await livePid(vmsDir, name)) === undefined) return 'Stopped';
+  return (await isStopping(vmsDir, name)) ? 'Stopping' : 'Starting';
 }
 
 /** Removes everything in the VM dir, or everything but disk.qcow2 (a later start reuses it). */

@@ -12,5 +12,7 @@ const why = probe.exitCode === 0 ? undefined : `\`virsh -c ${URI} version\` fail
 describeProviderConformance(
   'libvirt',
   async () => new LibvirtProvider({ uri: URI, cacheDir: harnessPaths().cache, privateKeyPath: (await projectKeyPair(harnessPaths().keys)).privateKeyPath }),
-  { skip: why },
+  {
+    skip: why,
+  },
 );

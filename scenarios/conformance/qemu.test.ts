@@ -10,5 +10,7 @@ const qemuMissing = execaSync('qemu-system-x86_64', ['--version'], { reject: fal
 describeProviderConformance(
   'qemu',
   async () => new QemuProvider({ cacheDir: harnessPaths().cache, privateKeyPath: (await projectKeyPair(harnessPaths().keys)).privateKeyPath }),
-  { skip: qemuMissing ? 'qemu-system-x86_64 not found (apt-get install -y qemu-system-x86 qemu-utils)' : undefined },
+  {
+    skip: qemuMissing ? 'qemu-system-x86_64 not found (apt-get install -y qemu-system-x86 qemu-utils)' : undefined,
+  },
 );

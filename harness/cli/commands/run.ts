@@ -56,6 +56,7 @@ exit codes: 0 all steps passed, 1 a step failed, 2 invalid input, 3 infrastructu
     const bus = new EventBus(randomUUID());
     const reporting = await attachReporters(bus, { spec: values.reporter, json: values.json ?? false, io, paths, plan });
 
+    const started = Date.now();
     const ac = new AbortController();
     let signals = 0;
     const onSignal = (sig: NodeJS.Signals) => {
@@ -65,7 +66,13 @@ exit codes: 0 all steps passed, 1 a step failed, 2 invalid input, 3 infrastructu
         ac.abort(new Error(sig));
       } else {
         io.err(`\nharness: ${sig} again: killing the machines now\n`);
-        void forceCleanup(plan, paths).finally(() => process.exit(sig === 'SIGTERM' ? 143 : 130));
+        const code = sig === 'SIGTERM' ? 143 : 130;
+        void forceCleanup(plan, paths).finally(() => {
+          // process.exit skips the graceful path's run.finished: record the run as aborted here (the recorder
+          // writes run.finished synchronously), or it would stay `running` until the next command reaps it.
+          bus.emit({ type: 'run.finished', status: 'aborted', exitCode: code, durationMs: Date.now() - started, error: `${sig} twice: machines killed without graceful teardown` });
+          process.exit(code);
+        });
       }
     };
     process.on('SIGINT', onSignal);

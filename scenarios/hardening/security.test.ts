@@ -1,0 +1,160 @@
+// Hardening, security defaults (DESIGN.md "Security defaults"): forwarded ports bind 127.0.0.1 only, key files
+// are 0600 in a 0700 folder, and neither a private key nor an API token ever reaches vms/, the image cache, the
+// SQLite record or any report. One real scenario runs with every reporter; then every file is searched.
+import { execaSync } from 'execa';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import ssh2 from 'ssh2';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { projectKeyPair } from '../../harness/keys.js';
+import { harnessPaths } from '../../harness/paths.js';
+import { filesUnder, harness, parseReport, type RunReport } from './support-concurrency/cli.js';
+import { listeners } from './support-concurrency/proc-net.js';
+
+const qemuMissing = execaSync('qemu-system-x86_64', ['--version'], { reject: false }).exitCode !== 0;
+const project = harnessPaths();
+/** A Proxmox API token as a step would use it; the UUID part is the secret. */
+const TOKEN_SECRET = 'deadbeef-1c2d-4e5f-8a9b-0123456789ab';
+const TOKEN = `PVEAPIToken=root@pam!ci=${TOKEN_SECRET}`;
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'harness-hardening-sec-'));
+});
+afterAll(async () => {
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+/** An unrelated key of the same kind: lines it shares with ours are format boilerplate, not secret. */
+const boilerplate = new Set(lines(ssh2.utils.generateKeyPairSync('ed25519').private));
+/** The body lines of a PEM/OpenSSH private key that are its own: each one alone is enough to call it leaked. */
+const bodyLines = (pem: string) => lines(pem).filter((l) => l.length >= 16 && !l.startsWith('-----') && !boilerplate.has(l));
+function lines(pem: string): string[] {
+  return pem.split('\n').map((l) => l.trim());
+}
+
+describe('key files', () => {
+  test('the project key is 0600, its folder 0700 (even under a permissive umask, even if the folder was 0755)', async () => {
+    const dir = join(work, 'keys');
+    await mkdir(dir, { mode: 0o755 });
+    const old = process.umask(0);
+    try {
+      const pair = await projectKeyPair(dir);
+      expect((await stat(dir)).mode & 0o777).toBe(0o700);
+      expect((await stat(pair.privateKeyPath)).mode & 0o777).toBe(0o600);
+      expect((await stat(`${pair.privateKeyPath}.pub`)).mode & 0o777).toBe(0o644);
+    } finally {
+      process.umask(old);
+    }
+  });
+
+  test('the key the project really uses is 0600 in a 0700 folder', async () => {
+    const pair = await projectKeyPair(project.keys);
+    expect((await stat(project.keys)).mode & 0o777).toBe(0o700);
+    expect((await stat(pair.privateKeyPath)).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe.skipIf(qemuMissing)('a real run with every reporter', () => {
+  let vmsDir: string;
+  let reportsDir: string;
+  let db: string;
+  let report: RunReport & { vms: Array<{ name: string; sshPort: number }> };
+  let cliOutput = '';
+  /** A second private key that a step prints, so the redaction of step output is exercised for real. */
+  const printed = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'printed-by-a-step' }).private;
+  const env = () => ({ HARNESS_VMS_DIR: vmsDir, HARNESS_CACHE_DIR: project.cache, HARNESS_KEYS_DIR: project.keys, HARNESS_DB: db });
+
+  beforeAll(async () => {
+    vmsDir = join(work, 'vms');
+    reportsDir = join(work, 'reports');
+    db = join(work, 'record', 'harness.db');
+    await mkdir(reportsDir, { recursive: true });
+    await mkdir(join(work, 'record'), { recursive: true });
+    const printKey = `printf '%s\\n' ${printed.trim().split('\n').map((l) => `'${l}'`).join(' ')}`;
+    const scenario = join(work, 'secure.yaml');
+    await writeFile(
+      scenario,
+      [
+        'name: secure',
+        'vms:',
+        '  sec: { image: { builder: tiny }, memory: 256M, accel: tcg, bootTimeout: 240s, ports: [{ guest: 8080 }] }',
+        'steps:',
+        '  - name: token on stdout',
+        '    on: sec',
+        `    run: "echo '${TOKEN}'"`,
+        '  - name: token on stderr',
+        '    on: sec',
+        `    run: "echo 'Authorization: ${TOKEN}' >&2"`,
+        '  - name: a step prints a private key',
+        '    on: sec',
+        `    run: ${JSON.stringify(printKey)}`,
+        '  - name: a failing step shows the token in its output',
+        '    on: sec',
+        `    run: "echo '${TOKEN}'; exit 7"`,
+        'teardown: destroy',
+        '',
+      ].join('\n'),
+    );
+    const reporters = `terminal,junit:${join(reportsDir, 'junit.xml')},html:${join(reportsDir, 'report.html')},json:${join(reportsDir, 'run.json')}`;
+    // --keep: the VM stays up so the test can look at its listening sockets.
+    const r = await harness(['run', scenario, '--keep', '--json', '--reporter', reporters], env());
+    cliOutput = r.stdout + r.stderr;
+    report = parseReport(r.stdout, r.stderr) as typeof report;
+    expect(r.exitCode, r.stderr).toBe(1); // the last step fails on purpose: failure paths print more
+  }, 400_000);
+
+  afterAll(async () => {
+    if (vmsDir) await harness(['vm', 'clean', 'sec'], env());
+  });
+
+  test('forwarded ports (SSH and a guest port) listen on 127.0.0.1 only, never 0.0.0.0 or IPv6', async () => {
+    const vm = report.vms.find((v) => v.name === 'sec')!;
+    const spec = JSON.parse(await readFile(join(vmsDir, 'sec', 'vm.json'), 'utf8')) as { sshPort: number; forwards: Record<string, number> };
+    expect(spec.sshPort).toBe(vm.sshPort);
+    const ports = [spec.sshPort, ...Object.values(spec.forwards)];
+    expect(ports).toHaveLength(2);
+    for (const port of ports) {
+      const l = await listeners(port);
+      expect(l.map((x) => `${x.family}/${x.address}`), `port ${port}`).toEqual(['4/127.0.0.1']);
+    }
+  });
+
+  test('no private key line and no token in vms/, the image cache, the record, the reports or the terminal', async () => {
+    const projectKey = (await projectKeyPair(project.keys)).privateKey;
+    const needles = [...bodyLines(projectKey), ...bodyLines(printed), TOKEN_SECRET].map((n) => Buffer.from(n));
+    expect(needles.length).toBeGreaterThan(4);
+    // The run did see the secrets: the steps that printed them passed (so redaction, not absence, is tested).
+    expect(report.steps.map((s) => s.status)).toEqual(['passed', 'passed', 'passed', 'failed']);
+
+    const searchAll = async (where: string) => {
+      const files = [
+        ...(await filesUnder(vmsDir)),
+        ...(await filesUnder(project.cache)),
+        ...(await filesUnder(reportsDir)),
+        ...(await filesUnder(join(work, 'record'))), // the db, its -wal and -shm
+      ];
+      expect(files.some((f) => f.endsWith('harness.db'))).toBe(true);
+      expect(files.filter((f) => f.startsWith(reportsDir))).toHaveLength(3);
+      const leaks: string[] = [];
+      for (const f of files) {
+        const data = await readFile(f);
+        // Compressed guest files (the initramfs) are searched unpacked too.
+        const bodies = f.endsWith('.gz') ? [data, gunzipSync(data)] : [data];
+        for (const body of bodies) for (const n of needles) if (body.includes(n)) leaks.push(`${f}: ${n.toString().slice(0, 12)}...`);
+      }
+      expect(leaks, where).toEqual([]);
+    };
+    await searchAll('while the VM is kept');
+    for (const n of needles) expect(cliOutput.includes(n.toString()), 'terminal / --json output').toBe(false);
+    // The reports say what happened, redacted: the token's name survives, its value does not.
+    const junit = await readFile(join(reportsDir, 'junit.xml'), 'utf8');
+    expect(junit).toContain('PVEAPIToken=[REDACTED]');
+
+    const clean = await harness(['vm', 'clean', 'sec'], env());
+    expect(clean.exitCode, clean.stderr).toBe(0);
+    await searchAll('after clean');
+  }, 300_000);
+});
