@@ -2,7 +2,6 @@
 // networking with SSH forwarded on 127.0.0.1, QMP monitor socket, serial console logged to a file,
 // pidfile and ports file in vms/<name>/ (the quickemu layout).
 import { execa } from 'execa';
-import { readFileSync } from 'node:fs';
 import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VmStatus } from '../events.js';
@@ -180,8 +179,8 @@ export class QemuProvider implements Provider {
         }
       }
       const deadline = Date.now() + waitMs;
-      while (processRunning(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      if (!processRunning(pid)) break;
+      while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (!pidAlive(pid)) break;
     }
     await clearStopping();
     const rec = await readVmRecord(vmsDir, name);
@@ -240,22 +239,8 @@ function started(
     consoleLog: files.log,
     dir: files.dir,
     pid,
-    isAlive: async () => processRunning(pid),
+    isAlive: async () => pidAlive(pid),
   };
-}
-
-/**
- * Alive and not a zombie. The daemonized qemu is re-parented to pid 1, and where pid 1 reaps lazily (a container's
- * init, a VM agent) a killed qemu lingers as a zombie that signal 0 still reports alive: a dead VM looked alive.
- */
-export function processRunning(pid: number): boolean {
-  if (!pidAlive(pid)) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
 }
 
 async function exists(p: string): Promise<boolean> {

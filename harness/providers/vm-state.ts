@@ -58,7 +58,8 @@ export async function livePid(vmsDir: string, name: string): Promise<number | un
   }
   if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return undefined;
   const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  return cmdline.includes(files.dir) ? pid : undefined;
+  // Anchored on the dir plus a slash: vms/web must not match a qemu of vms/web2.
+  return cmdline.includes(`${files.dir}/`) ? pid : undefined;
 }
 
 /** quickemu-style ports file: CSV lines `ssh,22220`, `forward-80,20080`. */

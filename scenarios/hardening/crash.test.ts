@@ -5,7 +5,7 @@ import { execa, execaSync } from 'execa';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { processRunning } from '../../harness/providers/qemu.js';
+import { pidAlive } from '../../harness/lock.js';
 import { domainName } from '../../harness/providers/libvirt/naming.js';
 import { containersWithLabel, dockerReady } from '../../harness/containers/test-helpers.js';
 import { LABEL_DIR, LABEL_HOST, LABEL_OWNER, LABEL_PID, OWNER } from '../../harness/containers/labels.js';
@@ -78,7 +78,7 @@ describe('harness killed with SIGKILL (qemu)', () => {
     const next = await cli(sb, ['vm', 'list', '--json']);
     expect(next.exitCode, next.all).toBe(0);
     expect(next.all).toMatch(/reaped VM booting left by dead harness pid/);
-    expect(processRunning(qpid)).toBe(false);
+    expect(pidAlive(qpid)).toBe(false);
     await expectReaped(sb, next.all ?? '');
     expect(JSON.parse(next.stdout)).toEqual([]);
   }, 200_000);
@@ -115,9 +115,9 @@ describe('harness killed with SIGKILL (qemu)', () => {
       const next = await cli(sb, ['vm', 'list']);
       expect(next.exitCode, next.all).toBe(0);
       expect(next.all).toMatch(/reaped VM web left by dead harness pid/);
-      expect(processRunning(qpid)).toBe(false);
+      expect(pidAlive(qpid)).toBe(false);
       await expectReaped(sb, next.all ?? '');
-      expect(processRunning(decoy.pid!), 'the decoy process of another dir survives').toBe(true);
+      expect(pidAlive(decoy.pid!), 'the decoy process of another dir survives').toBe(true);
       expect((await vmsContents(otherVms)).dirs).toEqual(['web']);
       expect(await pidsMentioning(otherDir)).toContain(decoy.pid);
     } finally {
@@ -146,13 +146,13 @@ describe('harness killed with SIGKILL (qemu)', () => {
       const left = await vmsContents(sb.vmsDir);
       expect(left.dirs).toEqual(['second']);
       expect(left.locks).toContain('second.lock');
-      expect(processRunning(hung)).toBe(true);
+      expect(pidAlive(hung)).toBe(true);
       expect(runRows(sb.db).map((r) => r.status)).toEqual(['running']);
 
       const next = await cli(sb, ['vm', 'list']);
       expect(next.exitCode, next.all).toBe(0);
       expect(next.all).toMatch(/reaped VM second/);
-      expect(processRunning(hung)).toBe(false);
+      expect(pidAlive(hung)).toBe(false);
       await expectReaped(sb, next.all ?? '');
     } finally {
       try {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { harnessPaths } from '../../harness/paths.js';
-import { processRunning } from '../../harness/providers/qemu.js';
+import { pidAlive } from '../../harness/lock.js';
 
 export interface Sandbox {
   dir: string;
@@ -102,7 +102,7 @@ export async function pidsMentioning(needle: string): Promise<number[]> {
   for (const e of await readdir('/proc')) {
     if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
     const cmd = await readFile(`/proc/${e}/cmdline`, 'utf8').catch(() => '');
-    if (cmd.includes(needle) && processRunning(Number(e))) pids.push(Number(e));
+    if (cmd.includes(needle) && pidAlive(Number(e))) pids.push(Number(e));
   }
   return pids;
 }
@@ -111,7 +111,7 @@ export async function pidsMentioning(needle: string): Promise<number[]> {
 export async function qemuPid(vmsDir: string, name: string): Promise<number | undefined> {
   const text = await readFile(join(vmsDir, name, `${name}.pid`), 'utf8').catch(() => '');
   const pid = Number.parseInt(text, 10);
-  return Number.isInteger(pid) && pid > 0 && processRunning(pid) ? pid : undefined;
+  return Number.isInteger(pid) && pid > 0 && pidAlive(pid) ? pid : undefined;
 }
 
 /** What is in a vms dir, split into VM/container state dirs and lock dirs (the record file is left out). */

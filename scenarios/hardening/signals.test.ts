@@ -2,7 +2,7 @@
 // nothing, keep leaves the VM running), the exit code is 130 / 143 and the record says aborted. A second SIGINT
 // during a slow teardown forces immediate cleanup. Real qemu (TCG), real CLI, real signals.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { processRunning } from '../../harness/providers/qemu.js';
+import { pidAlive } from '../../harness/lock.js';
 import { cli, killLeftovers, makeSandbox, pidsMentioning, qemuPid, runRows, startBeacon, startRun, vmsContents, writeScenario, type Sandbox } from './helpers.js';
 
 type Beacon = Awaited<ReturnType<typeof startBeacon>>;
@@ -39,7 +39,7 @@ describe('signals during a run (qemu)', () => {
     const r = await run.proc;
     expect(r.exitCode, run.output()).toBe(130);
     expect(run.output()).toMatch(/SIGINT: tearing down by policy \(destroy\)/);
-    expect(processRunning(qpid)).toBe(false);
+    expect(pidAlive(qpid)).toBe(false);
     expect(await pidsMentioning(sb.vmsDir)).toEqual([]);
     expect(await vmsContents(sb.vmsDir)).toEqual({ dirs: [], locks: [] });
     expect(runRows(sb.db).map((row) => [row.status, row.exit_code])).toEqual([['aborted', 130]]);
@@ -58,13 +58,13 @@ describe('signals during a run (qemu)', () => {
       // Kept on purpose: the crash reaper of the next command must leave it alone, and it still answers.
       const ssh = await cli(sb, ['vm', 'ssh', 'vm1', '--', 'echo', 'still-here']);
       expect(ssh.stdout.trim(), ssh.all).toBe('still-here');
-      expect(processRunning(qpid)).toBe(true);
+      expect(pidAlive(qpid)).toBe(true);
       expect((await vmsContents(sb.vmsDir)).dirs).toEqual(['vm1']);
     } finally {
       const clean = await cli(sb, ['vm', 'clean', 'vm1']);
       expect(clean.exitCode, clean.all).toBe(0);
     }
-    expect(processRunning(qpid)).toBe(false);
+    expect(pidAlive(qpid)).toBe(false);
   }, 400_000);
 
   test('a second SIGINT while teardown hangs kills the machines at once and exits 130', async () => {
@@ -84,7 +84,7 @@ describe('signals during a run (qemu)', () => {
       const exitedAfterMs = Date.now() - second;
       expect(r.exitCode, run.output()).toBe(130);
       expect(run.output()).toMatch(/SIGINT again: killing the machines now/);
-      expect(processRunning(qpid)).toBe(false);
+      expect(pidAlive(qpid)).toBe(false);
       expect(await vmsContents(sb.vmsDir)).toEqual({ dirs: [], locks: [] });
       // Not a benchmark: only that it did not sit through the graceful path, which cannot take under 10 s here.
       expect(exitedAfterMs).toBeLessThan(7_000);

@@ -2,7 +2,7 @@
 // console tail, exit 3 (infrastructure), and finish long before the step's own timeout: no hang. Real qemu (TCG).
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import Database from 'better-sqlite3';
-import { processRunning } from '../../harness/providers/qemu.js';
+import { pidAlive } from '../../harness/lock.js';
 import { killLeftovers, makeSandbox, qemuPid, runRows, startBeacon, startRun, vmsContents, writeScenario, type Sandbox } from './helpers.js';
 
 type Beacon = Awaited<ReturnType<typeof startBeacon>>;
@@ -48,6 +48,6 @@ test('qemu killed while a step runs: the step fails with "VM exited" and the con
   h.close();
   expect(step.status).toBe('failed');
   expect(runRows(sb.db).map((row) => [row.status, row.exit_code])).toEqual([['failed', 3]]);
-  expect(processRunning(qpid)).toBe(false);
+  expect(pidAlive(qpid)).toBe(false);
   expect(await vmsContents(sb.vmsDir)).toEqual({ dirs: [], locks: [] });
 }, 400_000);
