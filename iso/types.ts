@@ -14,3 +14,19 @@ export interface BuildImageOptions {
 }
 
 export type ImageBuilder<C extends ImageConfig = ImageConfig> = (image: C, opts: BuildImageOptions) => Promise<BuiltImage>;
+
+/** What the nixos and cloud-init builders take besides their image config (keys may come with file:line). */
+export interface GuestImageBuildOptions {
+  /** Public keys root accepts; a string, or a line read from a key file (errors then name file:line). */
+  authorizedKeys: ReadonlyArray<string | import('./nixos/key-lines.js').KeyLine>;
+  cacheDir: string;
+  /** Folder relative paths in the image config are read from (the scenario file's folder). */
+  baseDir?: string;
+  /** The scenario file, for error messages. */
+  sourceFile?: string;
+  hostName?: string;
+  onProgress?: (line: string) => void;
+  /** Environment for the external tools (PATH decides which one runs). */
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}

@@ -7,7 +7,8 @@ import { ScenarioError } from '../../harness/errors.js';
 import type { BuiltImage } from '../../harness/providers/provider.js';
 import { cacheKey, getOrBuild } from '../cache.js';
 import { fingerprint } from '../authorized-keys.js';
-import { checkAuthorizedKeys, type KeyLine } from '../nixos/key-lines.js';
+import { checkAuthorizedKeys } from '../nixos/key-lines.js';
+import type { GuestImageBuildOptions } from '../types.js';
 import { generateOpenSshHostKey } from '../nixos/openssh-host-key.js';
 import { DownloadVerificationFailed, fetchVerified, sha256File } from './download.js';
 import { makeSeedIso } from './seed-iso.js';
@@ -23,18 +24,8 @@ export interface CloudInitImageConfig {
   user: string;
 }
 
-export interface CloudInitBuildOptions {
+export interface CloudInitBuildOptions extends GuestImageBuildOptions {
   image: CloudInitImageConfig;
-  authorizedKeys: ReadonlyArray<string | KeyLine>;
-  cacheDir: string;
-  /** Folder a relative base path is read from (the scenario file's folder). */
-  baseDir?: string;
-  sourceFile?: string;
-  hostName?: string;
-  onProgress?: (line: string) => void;
-  /** Environment for xorriso/genisoimage (PATH decides which runs). */
-  env?: NodeJS.ProcessEnv;
-  signal?: AbortSignal;
 }
 
 export interface CloudInitBuildResult extends BuiltImage {

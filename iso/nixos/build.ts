@@ -8,7 +8,8 @@ import { dirname, join } from 'node:path';
 import { fingerprint } from '../authorized-keys.js';
 import { cacheKey, getOrBuild } from '../cache.js';
 import type { BuiltImage } from '../../harness/providers/provider.js';
-import { checkAuthorizedKeys, type KeyLine } from './key-lines.js';
+import { checkAuthorizedKeys } from './key-lines.js';
+import type { GuestImageBuildOptions } from '../types.js';
 import { findIso } from './find-iso.js';
 import { FLAKE_ISO_ATTR, generateNixosFiles, HOST_KEY_FILE, SYSTEM, type GeneratedFile, type NixosMode } from './nix-config.js';
 import { nixFlakeBuild, nixosGenerate } from './nix-run.js';
@@ -25,20 +26,8 @@ export interface NixosImageConfig {
   mode: NixosMode;
 }
 
-export interface NixosBuildOptions {
+export interface NixosBuildOptions extends GuestImageBuildOptions {
   image: NixosImageConfig;
-  /** Public keys root accepts; a string, or a line read from a key file (errors then name file:line). */
-  authorizedKeys: ReadonlyArray<string | KeyLine>;
-  cacheDir: string;
-  /** Folder relative module paths are read from (the scenario file's folder). */
-  baseDir?: string;
-  /** The scenario file, for error messages. */
-  sourceFile?: string;
-  hostName?: string;
-  onProgress?: (line: string) => void;
-  /** Environment for nix (PATH decides which nix runs). */
-  env?: NodeJS.ProcessEnv;
-  signal?: AbortSignal;
   /** Extra arguments for `nix build` / `nixos-generate` (e.g. --offline). */
   nixArgs?: string[];
   /** Parent of the temporary build folder (default: the OS temp dir). */

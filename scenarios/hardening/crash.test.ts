@@ -4,7 +4,7 @@
 import { execa, execaSync } from 'execa';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { pidAlive } from '../../harness/lock.js';
 import { domainName } from '../../harness/providers/libvirt/naming.js';
 import { containersWithLabel, dockerReady } from '../../harness/containers/test-helpers.js';
@@ -13,36 +13,18 @@ import {
   cli,
   deadPid,
   hardKill,
-  killLeftovers,
-  makeSandbox,
   pidsMentioning,
   qemuPid,
   runRows,
-  startBeacon,
   startRun,
   vmsContents,
   waitFor,
   writeScenario,
+  useFaultSuite,
   type Sandbox,
 } from './helpers.js';
 
-type Beacon = Awaited<ReturnType<typeof startBeacon>>;
-let beacon: Beacon;
-const sandboxes: Sandbox[] = [];
-
-beforeAll(async () => {
-  beacon = await startBeacon();
-});
-afterAll(async () => {
-  await beacon.close();
-  for (const sb of sandboxes) await killLeftovers(sb.dir);
-});
-
-async function sandbox(prefix: string): Promise<Sandbox> {
-  const sb = await makeSandbox(prefix);
-  sandboxes.push(sb);
-  return sb;
-}
+const { beacon, sandbox } = useFaultSuite();
 
 const vm = (name: string) => `  ${name}: { memory: 256M, bootTimeout: 300s }`;
 

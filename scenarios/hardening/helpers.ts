@@ -2,6 +2,7 @@
 // CLI as a real subprocess, a host-side beacon the guest calls when a step really started, and ways to see what a
 // killed harness left behind (processes naming a dir, lock dirs, run rows).
 import { execa, type ResultPromise } from 'execa';
+import { afterAll, beforeAll } from 'vitest';
 import Database from 'better-sqlite3';
 import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
@@ -172,3 +173,33 @@ export async function deadPid(): Promise<number> {
   await p;
   return p.pid!;
 }
+
+/**
+ * The shared setup of the fault suites: one beacon for the file, and sandboxes whose leftovers are killed
+ * after the last test even when a test failed half-way.
+ */
+export function useFaultSuite(): { beacon: Pick<Beacon, 'call' | 'waitHit'>; sandbox: (prefix: string) => Promise<Sandbox> } {
+  let live: Beacon | undefined;
+  const sandboxes: Sandbox[] = [];
+  beforeAll(async () => {
+    live = await startBeacon();
+  });
+  afterAll(async () => {
+    await live?.close();
+    for (const sb of sandboxes) await killLeftovers(sb.dir);
+  });
+  const need = () => {
+    if (!live) throw new Error('the beacon is not started (use it inside a test)');
+    return live;
+  };
+  return {
+    beacon: { call: (name) => need().call(name), waitHit: (name, timeoutMs, run) => need().waitHit(name, timeoutMs, run) },
+    sandbox: async (prefix) => {
+      const sb = await makeSandbox(prefix);
+      sandboxes.push(sb);
+      return sb;
+    },
+  };
+}
+
+type Beacon = Awaited<ReturnType<typeof startBeacon>>;

@@ -1,26 +1,15 @@
 // SIGINT / SIGTERM delivered to a real `harness run` while a step runs: teardown follows the policy (destroy leaves
 // nothing, keep leaves the VM running), the exit code is 130 / 143 and the record says aborted. A second SIGINT
 // during a slow teardown forces immediate cleanup. Real qemu (TCG), real CLI, real signals.
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { pidAlive } from '../../harness/lock.js';
-import { cli, killLeftovers, makeSandbox, pidsMentioning, qemuPid, runRows, startBeacon, startRun, vmsContents, writeScenario, type Sandbox } from './helpers.js';
+import { cli, pidsMentioning, qemuPid, runRows, startRun, vmsContents, writeScenario, useFaultSuite, type Sandbox } from './helpers.js';
 
-type Beacon = Awaited<ReturnType<typeof startBeacon>>;
-let beacon: Beacon;
-const sandboxes: Sandbox[] = [];
-
-beforeAll(async () => {
-  beacon = await startBeacon();
-});
-afterAll(async () => {
-  await beacon.close();
-  for (const sb of sandboxes) await killLeftovers(sb.dir);
-});
+const { beacon, sandbox } = useFaultSuite();
 
 /** A one-VM scenario whose only step calls the beacon and then sleeps far longer than any test waits. */
 async function sleeper(prefix: string): Promise<{ sb: Sandbox; file: string }> {
-  const sb = await makeSandbox(prefix);
-  sandboxes.push(sb);
+  const sb = await sandbox(prefix);
   const file = await writeScenario(
     sb,
     prefix,
