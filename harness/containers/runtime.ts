@@ -84,7 +84,21 @@ export async function startContainer(opts: StartContainerOptions): Promise<Runni
   if (config.command) builder.withCommand(config.command);
   if (opts.mounts?.length) builder.withBindMounts(opts.mounts);
   const wait = toWaitStrategy(config.wait, config.ports);
-  if (wait) builder.withWaitStrategy(wait);
+  // testcontainers stops and removes a container that fails its wait before rethrowing, so a container that
+  // died early must be inspected inside the wait, while it still exists, to report its exit code.
+  let exitedBeforeReady: Awaited<ReturnType<typeof exitedState>>;
+  if (wait) {
+    const ready = wait.waitUntilReady.bind(wait);
+    wait.waitUntilReady = async (...args: Parameters<typeof ready>) => {
+      try {
+        return await ready(...args);
+      } catch (e) {
+        exitedBeforeReady = await exitedState(args[0].id);
+        throw e;
+      }
+    };
+    builder.withWaitStrategy(wait);
+  }
 
   emit({ type: 'container.state', name, image, status: 'starting', ports: [] });
   let started: StartedTestContainer;
@@ -92,7 +106,7 @@ export async function startContainer(opts: StartContainerOptions): Promise<Runni
     started = await builder.start();
   } catch (e) {
     const id = builder.createdId;
-    const exited = id ? await exitedState(id) : undefined;
+    const exited = exitedBeforeReady ?? (id ? await exitedState(id) : undefined);
     if (id) await forceRemove(id);
     log.finish();
     await log.closed;
@@ -213,7 +227,13 @@ async function resolveImage(opts: StartContainerOptions, emit: (e: EmittedEvent)
 async function exitedState(id: string): Promise<{ exitCode: number; logTail: string[] } | undefined> {
   try {
     const c = (await dockerode()).getContainer(id);
-    const info = await c.inspect();
+    // A wait strategy can fail on a container that is exiting ("409 ... is not running") while inspect still says
+    // Running for a moment: look again briefly before deciding it did not exit.
+    let info = await c.inspect();
+    for (let i = 0; info.State.Running && i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      info = await c.inspect();
+    }
     if (info.State.Running) return undefined;
     const raw = (await c.logs({ stdout: true, stderr: true, tail: 30, follow: false })) as unknown as Buffer;
     return { exitCode: info.State.ExitCode, logTail: demuxLogs(raw).split('\n').filter(Boolean) };
