@@ -52,11 +52,12 @@ describe('tiny image', () => {
     expect(progress.some((m) => m.startsWith('built tiny image'))).toBe(true);
   });
 
-  it('is an ISO with kernel, initramfs and a serial, no-wait GRUB menu', () => {
+  it('is an ISO with kernel, initramfs and a no-wait GRUB menu that leaves the serial port to the kernel', () => {
     for (const f of ['/boot/vmlinuz', '/boot/initrd.gz', '/boot/grub/grub.cfg']) expect(isoListing).toContain(`'${f}'`);
     expect(grubCfg).toMatch(/set timeout=0/);
     expect(grubCfg).toMatch(/linux \/boot\/vmlinuz console=ttyS0,115200/);
-    expect(grubCfg).toMatch(/terminal_output serial/);
+    // A GRUB serial terminal costs ~4 s per TCG boot; the kernel's console=ttyS0 gives the console log.
+    expect(grubCfg).not.toMatch(/terminal_(output|input) serial/);
   });
 
   it('authorises exactly the given public keys for root, with modes dropbear accepts', () => {

@@ -69,12 +69,13 @@ export function etcFiles(): Record<string, string> {
   };
 }
 
-/** GRUB menu: serial console, no wait. `quiet` keeps the slow TCG serial console from delaying boot. */
+/**
+ * GRUB menu: no wait, and no GRUB terminal on the serial port. Measured under TCG: a GRUB serial terminal adds
+ * ~4 s to every boot (13.8 s vs 9.4 s to SSH), while the kernel's own `console=ttyS0` costs nothing measurable;
+ * the console log still has everything from the kernel on. `quiet` keeps the slow TCG serial console short.
+ */
 export function grubConfig(): string {
-  return `serial --unit=0 --speed=115200
-terminal_input serial console
-terminal_output serial console
-set timeout=0
+  return `set timeout=0
 set timeout_style=hidden
 menuentry 'harness tiny' {
   linux /boot/vmlinuz console=ttyS0,115200 quiet loglevel=3

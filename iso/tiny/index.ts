@@ -17,7 +17,7 @@ import { resolveModules, TINY_MODULES } from './modules.js';
 import { addBusybox, addDynamicBinary, packageLibDirs, RootTree } from './rootfs.js';
 
 /** Bump when the image layout or /init changes: old cache entries then stop matching. */
-export const TINY_BUILDER_VERSION = 'tiny/1';
+export const TINY_BUILDER_VERSION = 'tiny/2';
 export const TINY_PACKAGES = ['linux-image-amd64', 'busybox-static', 'dropbear-bin', 'libtomcrypt1', 'libtommath1'];
 /** Host libraries dropbear links against that we copy in; their contents are part of the key. */
 const HOST_LIBS = [
