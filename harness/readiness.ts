@@ -33,6 +33,7 @@ export async function waitForSsh(machine: StartedMachine, opts: ReadinessOptions
   let phase: 'tcp' | 'handshake' | 'command' = 'tcp';
   let lastError: string | undefined;
   let lastReport = -1;
+  let bannerSeen = false;
   const report = () => {
     const sec = Math.floor((clock.now() - started) / 1000);
     if (sec !== lastReport) {
@@ -46,11 +47,16 @@ export async function waitForSsh(machine: StartedMachine, opts: ReadinessOptions
     report();
     if (!(await machine.isAlive())) throw new VmExited(machine.name, await consoleTail(machine.consoleLog), 'while waiting for SSH');
     if (phase === 'tcp') {
-      if (await sshBanner(machine.sshPort, machine.sshHost, 1000)) phase = 'handshake';
-      else {
+      // Probes overlap: while the guest is down, qemu's forwarder accepts and then holds a connection until the
+      // probe's own timeout, so awaiting each probe would check only once per timeout instead of per interval.
+      if (!bannerSeen) {
+        void sshBanner(machine.sshPort, machine.sshHost, 1500).then((b) => {
+          if (b) bannerSeen = true;
+        });
         await clock.sleep(interval);
         continue;
       }
+      phase = 'handshake';
     }
     let target: Target | undefined;
     try {

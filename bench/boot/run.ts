@@ -47,7 +47,7 @@ async function bareSample(): Promise<number> {
   try {
     for (;;) {
       const r = await execa('ssh', ['-i', keys.privateKeyPath, '-p', String(port), '-o', `UserKnownHostsFile=${known}`, '-o', 'StrictHostKeyChecking=yes',
-        '-o', 'ConnectTimeout=2', '-o', 'BatchMode=yes', 'root@127.0.0.1', 'true'], { reject: false, timeout: 10_000 });
+        '-o', 'ConnectTimeout=1', '-o', 'BatchMode=yes', 'root@127.0.0.1', 'true'], { reject: false, timeout: 10_000 });
       if (r.exitCode === 0) return (performance.now() - t0) / 1000;
       if (performance.now() - t0 > 300_000) throw new Error('bare qemu: no SSH within 300 s');
       await new Promise((res) => setTimeout(res, 200));
