@@ -70,10 +70,11 @@ describe('SshTarget.exec', () => {
     expect(r.stdout.length).toBe(cap);
     expect(r.stdout.endsWith('xxxxEND\n')).toBe(true);
     expect(r.droppedBytes.stdout).toBe(total + 4 - cap);
-    // Holding the whole output costs ~63 MiB of RSS here (measured with the cap lifted); capped, growth stays ~5-20 MiB.
+    // Holding the whole output costs ~63 MiB of RSS here (measured with the cap lifted); capped, growth stays ~5-30 MiB
+    // (30.4 seen once on a loaded CI machine), so 40 separates the two with room on both sides.
     const growthMiB = (peak - baseline) / 1024 / 1024;
     console.log(`50 MiB through the cap: rss growth ${growthMiB.toFixed(1)} MiB in ${r.durationMs} ms`);
-    expect(growthMiB).toBeLessThan(30);
+    expect(growthMiB).toBeLessThan(40);
   });
 
   it('kills a never-ending command at its timeout and keeps the connection usable', async () => {

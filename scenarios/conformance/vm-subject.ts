@@ -73,14 +73,17 @@ export async function vmSubject(provider: Provider, ctx: SubjectContext): Promis
       const pid = m.pid ?? (await pidFromFile(vmFiles(vmsDir, name).pid));
       expect(pid, 'the provider reports the VM process pid (StartedMachine.pid or the pidfile)').toBeDefined();
       expect(pidAlive(pid!)).toBe(true);
-      // Let the guest print its first console line (bounded) so the tail is non-empty even on a loaded host;
-      // SSH is still many seconds away then, so the 3 s readiness wait below cannot succeed.
+      // Let the guest print its first console line (bounded) so the tail is non-empty, then freeze it (a guest
+      // hung mid-boot): however fast this host boots, SSH can then never answer within the 3 s wait.
       const deadline = Date.now() + 60_000;
-      while ((await consoleTail(m.consoleLog, 1)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-      const error = await ready(m, short.bootTimeout).then(
-        (t) => t.close().then(() => new Error('expected BootTimeout, but SSH became ready')),
-        (e: unknown) => e,
-      );
+      while ((await consoleTail(m.consoleLog, 1)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      process.kill(pid!, 'SIGSTOP');
+      const error = await ready(m, short.bootTimeout)
+        .then(
+          (t) => t.close().then(() => new Error('expected BootTimeout, but SSH became ready')),
+          (e: unknown) => e,
+        )
+        .finally(() => process.kill(pid!, 'SIGCONT'));
       expect(error).toBeInstanceOf(BootTimeout);
       const bt = error as BootTimeout;
       expect(bt.vm).toBe(name);
