@@ -1,22 +1,11 @@
 // Queries behind `harness runs list | flaky | prune` and run-id lookup.
-import type { RunStatus } from '../../events.js';
+import type { RunReport } from '../run-report.js';
 import type { Db } from '../db.js';
 import { RunNotFound } from '../load-run-report.js';
 
-export interface RunSummary {
-  id: string;
-  scenario: string;
-  file: string;
-  status: RunStatus;
-  host: string;
-  accel: string | null;
-  startedAt: number;
-  finishedAt: number | null;
-  durationMs: number | null;
-  passed: number;
-  failed: number;
-  skipped: number;
-}
+/** One line of `runs list`: the report's header fields plus its step counts. */
+export type RunSummary = Pick<RunReport, 'id' | 'scenario' | 'file' | 'status' | 'host' | 'accel' | 'startedAt' | 'finishedAt' | 'durationMs'> &
+  Omit<RunReport['summary'], 'total'>;
 
 export function listRuns(db: Db, f: { scenario?: string; status?: string; limit?: number } = {}): RunSummary[] {
   return db
