@@ -27,7 +27,7 @@ export async function openDatabase(path: string, opts: OpenOptions = {}): Promis
   const db = new Database(path, { readonly: opts.readonly ?? false });
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    if (!opts.readonly) db.pragma('journal_mode = WAL');
+    if (!opts.readonly) await enableWal(db);
     db.pragma('synchronous = NORMAL'); // safe with WAL: a power cut may lose the last commit, never corrupt
     db.pragma('foreign_keys = ON');
     if (opts.migrate !== false && !opts.readonly) await migrateTo(db);
@@ -35,5 +35,24 @@ export async function openDatabase(path: string, opts: OpenOptions = {}): Promis
   } catch (e) {
     db.close();
     throw e;
+  }
+}
+
+/**
+ * Switches the file to WAL (a setting stored in the file, so later opens find it already on). Changing the journal
+ * mode needs the file to itself and SQLite does not call the busy handler for it: two processes opening a new
+ * database at the same moment get SQLITE_BUSY ("database is locked") at once, so retry for the busy timeout.
+ */
+async function enableWal(db: Db): Promise<void> {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal') return;
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 50));
+    }
   }
 }
