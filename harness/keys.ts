@@ -1,9 +1,10 @@
-// The per-project SSH keypair the harness logs in with. Generated on first use with ssh2's own key generator,
+// The per-project SSH keypair the harness logs in with. Generated on first use (ed25519, harness/ssh/keygen.ts),
 // kept under .harness/keys (outside vms/), files 0600 and the folder 0700.
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import ssh2 from 'ssh2';
 import { withFileLock } from './lock.js';
+import { generateEd25519KeyPair } from './ssh/keygen.js';
 
 export interface KeyPair {
   privateKeyPath: string;
@@ -25,7 +26,7 @@ export async function projectKeyPair(keysDir: string): Promise<KeyPair> {
   return withFileLock(keysDir, 'keys', async () => {
     const again = await readPair(privateKeyPath);
     if (again) return again;
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'harness-project-key' });
+    const pair = generateEd25519KeyPair('harness-project-key');
     await writeAtomic(`${privateKeyPath}.pub`, pair.public + '\n', 0o644);
     await writeAtomic(privateKeyPath, pair.private, 0o600);
     return { privateKeyPath, privateKey: pair.private, publicKey: pair.public.trim() };

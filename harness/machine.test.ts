@@ -6,15 +6,15 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import ssh2 from 'ssh2';
 import { AssertionFailed, SshConnectionLost, VmExited } from './errors.js';
 import type { Clock } from './retry.js';
 import { RunningVm, type MachineInfo } from './machine.js';
 import { busyboxUserland, startTestPeer, type TestPeer } from './ssh/test-peer.js';
 import { SshTarget } from './targets/ssh-target.js';
+import { generateEd25519KeyPair } from './ssh/keygen.js';
 
 const run = promisify(execFile);
-const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
+const clientKey = generateEd25519KeyPair();
 let dir: string;
 let keyPath: string;
 let peer: TestPeer;

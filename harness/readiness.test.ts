@@ -4,7 +4,6 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { EmittedEvent } from './events.js';
 import { BootTimeout, HostKeyMismatch, VmExited } from './errors.js';
@@ -13,8 +12,9 @@ import { waitForSsh } from './readiness.js';
 import { connectSsh } from './ssh/connect.js';
 import { startTestPeer, type TestPeer } from './ssh/test-peer.js';
 import { SshTarget } from './targets/ssh-target.js';
+import { generateEd25519KeyPair } from './ssh/keygen.js';
 
-const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
+const clientKey = generateEd25519KeyPair();
 let peer: TestPeer;
 let consoleLog: string;
 
@@ -118,7 +118,7 @@ describe('waitForSsh', () => {
   });
 
   test('refuses a guest presenting another host key at once, without retrying until the timeout', async () => {
-    const other = ssh2.utils.generateKeyPairSync('ed25519');
+    const other = generateEd25519KeyPair();
     const c = connector(peer.port, other.public);
     const err = await waitForSsh(machine(peer.port), { timeoutMs: 60_000, connect: c.connect, emit: () => undefined, intervalMs: 100 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HostKeyMismatch);

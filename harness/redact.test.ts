@@ -1,12 +1,12 @@
-import ssh2 from 'ssh2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clearRegisteredSecrets, LineRedactor, redact, redactDeep, registerSecret } from './redact.js';
+import { generateEd25519KeyPair } from './ssh/keygen.js';
 
 afterEach(() => clearRegisteredSecrets());
 
 describe('redact', () => {
   it('removes a real OpenSSH private key block, and an unterminated PEM block to the end', () => {
-    const key = ssh2.utils.generateKeyPairSync('ed25519').private;
+    const key = generateEd25519KeyPair().private;
     const body = key.split('\n')[1]!;
     const out = redact(`before\n${key}\nafter`);
     expect(out).not.toContain(body);
@@ -43,7 +43,7 @@ describe('redact', () => {
 
 describe('LineRedactor', () => {
   it('hides a private key that arrives one line at a time, per stream, and resumes after END', () => {
-    const key = ssh2.utils.generateKeyPairSync('ed25519').private.trim().split('\n');
+    const key = generateEd25519KeyPair().private.trim().split('\n');
     const r = new LineRedactor();
     const out = ['boot ok', ...key, 'after'].map((l) => r.line('web', l));
     expect(out[0]).toBe('boot ok');

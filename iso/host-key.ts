@@ -1,10 +1,10 @@
-// A fresh SSH host key per image: generated here (ed25519, ssh2's generator), converted to dropbear's format
+// A fresh SSH host key per image: generated here (ed25519, harness/ssh/keygen.ts), converted to dropbear's format
 // for the guest, and its public line handed back so the harness pins it. The OpenSSH-format private file only
 // exists for the conversion and is deleted right after. User private keys never come near an image.
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { runTool } from './tools.js';
+import { generateEd25519KeyPair } from '../harness/ssh/keygen.js';
 
 export interface HostKey {
   /** "ssh-ed25519 AAAA... comment", for pinning. */
@@ -26,7 +26,7 @@ export async function generateDropbearHostKey(
   opts: { tool?: ConvertTool; signal?: AbortSignal } = {},
 ): Promise<HostKey> {
   const tool = opts.tool ?? { path: 'dropbearconvert' };
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  const pair = generateEd25519KeyPair(comment);
   const tmp = await mkdtemp(join(workDir, 'hostkey-'));
   try {
     await chmod(tmp, 0o700);

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import ssh2 from 'ssh2';
 import { ScenarioError, type ScenarioIssue } from '../errors.js';
 import { loadScenarioFile, loadScenarioText, MAX_SCENARIO_BYTES } from './load.js';
+import { generateEd25519KeyPair } from '../ssh/keygen.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'scenario-load-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -87,7 +88,7 @@ describe('loadScenarioFile', () => {
   it('checks ssh.privateKeyFile: a real key loads, the .pub and an encrypted key are refused', async () => {
     const dir = join(tmp, 'keys');
     mkdirSync(dir);
-    const plain = ssh2.utils.generateKeyPairSync('ed25519');
+    const plain = generateEd25519KeyPair();
     const locked = ssh2.utils.generateKeyPairSync('ed25519', { passphrase: 'secret', cipher: 'aes256-ctr', rounds: 4 } as never);
     writeFileSync(join(dir, 'id'), plain.private, { mode: 0o600 });
     writeFileSync(join(dir, 'id.pub'), plain.public);

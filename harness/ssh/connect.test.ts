@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
-import ssh2 from 'ssh2';
 import { HostKeyMismatch, SshConnectFailed } from '../errors.js';
 import { connectSsh } from './connect.js';
 import { fingerprintSha256, publicKeyBlob } from './host-key.js';
 import { startTestPeer, type TestPeer } from './test-peer.js';
+import { generateEd25519KeyPair } from './keygen.js';
 
-const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
+const clientKey = generateEd25519KeyPair();
 let peer: TestPeer;
 
 beforeAll(async () => {
@@ -32,7 +32,7 @@ describe('connectSsh', () => {
   });
 
   it('refuses a server that presents a different host key, naming both fingerprints', async () => {
-    const other = ssh2.utils.generateKeyPairSync('ed25519').public;
+    const other = generateEd25519KeyPair().public;
     const err = await connectSsh(opts({ hostPublicKey: other })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HostKeyMismatch);
     const m = err as HostKeyMismatch;
@@ -49,7 +49,7 @@ describe('connectSsh', () => {
   });
 
   it('reports a refused key as an auth failure', async () => {
-    const stranger = ssh2.utils.generateKeyPairSync('ed25519');
+    const stranger = generateEd25519KeyPair();
     const err = await connectSsh(opts({ privateKey: stranger.private })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SshConnectFailed);
     expect((err as SshConnectFailed).stage).toBe('auth');

@@ -11,6 +11,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
 import type { Connection, ServerChannel } from 'ssh2';
 import { publicKeyBlob } from './host-key.js';
+import { generateEd25519KeyPair } from './keygen.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -69,7 +70,7 @@ export async function startTestPeer(opts: TestPeerOptions): Promise<TestPeer> {
     const key = Array.isArray(parsed) ? parsed[0]! : parsed;
     hostPublicKey = `${key.type} ${key.getPublicSSH().toString('base64')}`;
   } else {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519');
+    const pair = generateEd25519KeyPair();
     hostPrivateKey = pair.private;
     hostPublicKey = pair.public.trim().split(/\s+/).slice(0, 2).join(' ');
   }

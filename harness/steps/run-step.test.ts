@@ -5,7 +5,6 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { AssertionFailed, SshConnectionLost } from '../errors.js';
 import type { EmittedEvent } from '../events.js';
 import type { Clock } from '../retry.js';
@@ -13,8 +12,9 @@ import { stepSchema, type Step } from '../scenario/schema.js';
 import { busyboxUserland, startTestPeer, type TestPeer } from '../ssh/test-peer.js';
 import { SshTarget } from '../targets/ssh-target.js';
 import { runStep } from './run-step.js';
+import { generateEd25519KeyPair } from '../ssh/keygen.js';
 
-const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
+const clientKey = generateEd25519KeyPair();
 let dir: string;
 let peer: TestPeer;
 let target: SshTarget;

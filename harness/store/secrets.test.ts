@@ -4,12 +4,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import ssh2 from 'ssh2';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { JsonReporter } from '../../reporters/json.js';
 import { SqliteRecorder } from '../../reporters/sqlite-recorder.js';
 import { EventBus } from '../events.js';
 import { clearRegisteredSecrets, registerSecret } from '../redact.js';
+import { generateEd25519KeyPair } from '../ssh/keygen.js';
 
 let dir: string;
 beforeEach(() => {
@@ -21,7 +21,7 @@ afterEach(() => {
 });
 
 it('stores no secret in any column, file or report', async () => {
-  const privateKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+  const privateKey = generateEd25519KeyPair().private;
   const keyLines = privateKey.split('\n').filter((l) => l && !l.startsWith('-----'));
   const pveSecret = '5f0c1d2e-7a8b-4c9d-8e1f-a2b3c4d5e6f7';
   const bearer = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJl';

@@ -5,12 +5,12 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { SshConnectionLost } from '../errors.js';
 import { SFTP_SERVER_PATH, startTestPeer, type TestPeer } from '../ssh/test-peer.js';
 import { SshTarget } from './ssh-target.js';
+import { generateEd25519KeyPair } from '../ssh/keygen.js';
 
-const clientKey = ssh2.utils.generateKeyPairSync('ed25519');
+const clientKey = generateEd25519KeyPair();
 let dir: string;
 const peers: TestPeer[] = [];
 const targets: SshTarget[] = [];

@@ -3,16 +3,16 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { isoCommand } from '../../harness/cli/commands/iso.js';
 import type { CliIo } from '../../harness/cli/command.js';
 import { STANDIN_BIN, privateKeySecret } from '../nixos/testing/nix-tools.js';
 import { readIso } from './read-iso.js';
+import { generateEd25519KeyPair } from '../../harness/ssh/keygen.js';
 
 let dir: string;
-const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'me@cli' });
+const pair = generateEd25519KeyPair('me@cli');
 const savedPath = process.env.PATH;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'iso-cli-test-'));

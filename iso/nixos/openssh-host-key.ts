@@ -1,7 +1,7 @@
 // A fresh ed25519 host key in OpenSSH's own format, for guests that run OpenSSH (NixOS, cloud images via
 // cloud-init's ssh_keys). The harness pins the public half. This is the guest's key, never a user's key.
 // (iso/host-key.ts makes the dropbear-format key of the tiny image; this is its OpenSSH sibling.)
-import ssh2 from 'ssh2';
+import { generateEd25519KeyPair } from '../../harness/ssh/keygen.js';
 
 export interface OpenSshHostKey {
   /** "-----BEGIN OPENSSH PRIVATE KEY-----..." */
@@ -11,6 +11,6 @@ export interface OpenSshHostKey {
 }
 
 export function generateOpenSshHostKey(comment = 'harness-host'): OpenSshHostKey {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  const pair = generateEd25519KeyPair(comment);
   return { privateKey: pair.private, publicKey: pair.public.trim() };
 }

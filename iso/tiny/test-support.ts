@@ -3,8 +3,8 @@
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { harnessPaths } from '../../harness/paths.js';
+import { generateEd25519KeyPair } from '../../harness/ssh/keygen.js';
 
 export async function testCache(): Promise<{ cacheDir: string; cleanup: () => Promise<void> }> {
   const cacheDir = await mkdtemp(join(tmpdir(), 'harness-tiny-test-'));
@@ -15,6 +15,6 @@ export async function testCache(): Promise<{ cacheDir: string; cleanup: () => Pr
 }
 
 export function userKey(comment: string): { publicKey: string; privateKey: string } {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+  const pair = generateEd25519KeyPair(comment);
   return { publicKey: pair.public.trim(), privateKey: pair.private };
 }

@@ -6,12 +6,12 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { projectKeyPair } from '../../harness/keys.js';
 import { harnessPaths } from '../../harness/paths.js';
 import { filesUnder, harness, parseReport, type RunReport } from './support-concurrency/cli.js';
 import { listeners } from './support-concurrency/proc-net.js';
+import { generateEd25519KeyPair } from '../../harness/ssh/keygen.js';
 
 const qemuMissing = execaSync('qemu-system-x86_64', ['--version'], { reject: false }).exitCode !== 0;
 const project = harnessPaths();
@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 /** An unrelated key of the same kind: lines it shares with ours are format boilerplate, not secret. */
-const boilerplate = new Set(lines(ssh2.utils.generateKeyPairSync('ed25519').private));
+const boilerplate = new Set(lines(generateEd25519KeyPair().private));
 /** The body lines of a PEM/OpenSSH private key that are its own: each one alone is enough to call it leaked. */
 const bodyLines = (pem: string) => lines(pem).filter((l) => l.length >= 16 && !l.startsWith('-----') && !boilerplate.has(l));
 function lines(pem: string): string[] {
@@ -64,7 +64,7 @@ describe.skipIf(qemuMissing)('a real run with every reporter', () => {
   let report: RunReport & { vms: Array<{ name: string; sshPort: number }> };
   let cliOutput = '';
   /** A second private key that a step prints, so the redaction of step output is exercised for real. */
-  const printed = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'printed-by-a-step' }).private;
+  const printed = generateEd25519KeyPair('printed-by-a-step').private;
   const env = () => ({ HARNESS_VMS_DIR: vmsDir, HARNESS_CACHE_DIR: project.cache, HARNESS_KEYS_DIR: project.keys, HARNESS_DB: db });
 
   beforeAll(async () => {

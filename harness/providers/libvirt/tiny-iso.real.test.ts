@@ -20,6 +20,7 @@ import type { BuiltImage } from '../provider.js';
 import { sshBanner } from '../ssh-probe.js';
 import { domainName } from './naming.js';
 import { Virsh } from './virsh.js';
+import { generateEd25519KeyPair } from '../../ssh/keygen.js';
 
 const URI = 'qemu:///system';
 const probe = await new LibvirtProvider({ uri: URI }).probe();
@@ -93,7 +94,7 @@ describe.skipIf(!probe.available)('tiny ISO in a real libvirt domain (TCG)', () 
     expect(cfg.details.volumes).toEqual(expect.arrayContaining([expect.objectContaining({ device: 'cdrom', path: image.path, readonly: true, format: 'raw' })]));
 
     // Pinning: a different host key is refused, not trusted.
-    const other = ssh2.utils.generateKeyPairSync('ed25519');
+    const other = generateEd25519KeyPair();
     await expect(
       connectSsh({ host: m.sshHost, port: m.sshPort, user: image.user, privateKey: keys.privateKey, hostPublicKey: other.public, readyTimeoutMs: 15_000 }),
     ).rejects.toBeInstanceOf(HostKeyMismatch);

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ssh2 from 'ssh2';
+import { generateEd25519KeyPair } from '../../../harness/ssh/keygen.js';
 
 export const STANDIN_BIN = join(dirname(fileURLToPath(import.meta.url)), 'bin');
 
@@ -34,7 +34,7 @@ export function evalJson(expr: string, cwd?: string): unknown {
 
 /** A user keypair whose public comment is full of Nix and YAML metacharacters. */
 export function trickyUserKey(): { privateKey: string; publicKey: string } {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
+  const pair = generateEd25519KeyPair();
   const [type, body] = pair.public.trim().split(/\s+/);
   return { privateKey: pair.private, publicKey: `${type} ${body} o'brien "quoted" \${builtins.currentTime} back\\slash $HOME: #x` };
 }
