@@ -40,9 +40,7 @@ async function bundledMain() {
     const tmp = `${dir}.tmp-${process.pid}`;
     await mkdir(tmp, { recursive: true });
     await build({
-      // The Node 20 shim is its own entry, loaded before main: inside one bundle, esbuild would hoist
-      // testcontainers' import above the shim's code (see harness/containers/node20-compat.ts).
-      entryPoints: { main: join(root, 'harness/cli/main.ts'), 'node20-compat': join(root, 'harness/containers/node20-compat.ts') },
+      entryPoints: { main: join(root, 'harness/cli/main.ts') },
       outdir: tmp,
       bundle: true,
       splitting: true,
@@ -64,7 +62,6 @@ async function bundledMain() {
       if (path !== dir && age > 86_400_000) await rm(path, { recursive: true, force: true }).catch(() => undefined);
     }
   }
-  await import(pathToFileURL(join(dir, 'node20-compat.js')).href);
   return import(pathToFileURL(entry).href);
 }
 

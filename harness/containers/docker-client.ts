@@ -4,7 +4,6 @@
 // harness/containers/reaper.ts cleans up instead; and the host that wait strategies and callers dial is pinned
 // to 127.0.0.1, because published ports bind there only (loopback-container.ts) and, inside a container
 // (/.dockerenv), testcontainers would otherwise dial the bridge gateway.
-import './node20-compat.js';
 import type Dockerode from 'dockerode';
 import { getContainerRuntimeClient, type ContainerRuntimeClient } from 'testcontainers';
 

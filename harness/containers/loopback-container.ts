@@ -5,7 +5,6 @@
 // just before the create call, so we set HostIp on every binding there. testcontainers then reads the mapped
 // port back from inspect (a 127.0.0.1 binding matches the IPv4 host address), so getMappedPort() still works.
 // The docker-documented alternative, dockerd's `--ip=127.0.0.1` default, is daemon-wide and not ours to set.
-import './node20-compat.js';
 import { GenericContainer } from 'testcontainers';
 import { LOOPBACK } from './docker-client.js';
 

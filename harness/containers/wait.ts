@@ -1,5 +1,4 @@
 // Maps a scenario's `wait:` to a testcontainers wait strategy.
-import './node20-compat.js';
 import { Wait, type WaitStrategy } from 'testcontainers';
 import type { ContainerWait } from '../scenario/schema.js';
 
