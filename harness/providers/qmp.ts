@@ -10,8 +10,11 @@ export interface QmpReply {
 /** Connects, negotiates capabilities, runs one command, disconnects. */
 export async function qmpCommand(socketPath: string, execute: string, args?: Record<string, unknown>, timeoutMs = 5000): Promise<unknown> {
   const sock = createConnection(socketPath);
+  // The timer lives here, not in the line reader: a generator left suspended at a yield never runs its finally,
+  // and a timer it owned would keep the process alive after the command (it did, for 2 s after every run).
+  const timer = setTimeout(() => sock.destroy(new Error(`QMP: no answer within ${timeoutMs} ms`)), timeoutMs);
   try {
-    const lines = lineReader(sock, timeoutMs);
+    const lines = lineReader(sock);
     await lines.next(); // greeting {"QMP": ...}
     sock.write(JSON.stringify({ execute: 'qmp_capabilities' }) + '\n');
     await replyOf(lines);
@@ -20,6 +23,7 @@ export async function qmpCommand(socketPath: string, execute: string, args?: Rec
     if (reply.error) throw new Error(`QMP ${execute}: ${reply.error.class}: ${reply.error.desc}`);
     return reply.return;
   } finally {
+    clearTimeout(timer);
     sock.destroy();
   }
 }
@@ -34,20 +38,15 @@ async function replyOf(lines: AsyncGenerator<string>): Promise<QmpReply> {
   }
 }
 
-async function* lineReader(sock: Socket, timeoutMs: number): AsyncGenerator<string> {
+async function* lineReader(sock: Socket): AsyncGenerator<string> {
   let buf = '';
-  const timer = setTimeout(() => sock.destroy(new Error(`QMP: no answer within ${timeoutMs} ms`)), timeoutMs);
-  try {
-    for await (const chunk of sock) {
-      buf += chunk.toString();
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i).trim();
-        buf = buf.slice(i + 1);
-        if (line) yield line;
-      }
+  for await (const chunk of sock) {
+    buf += chunk.toString();
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i).trim();
+      buf = buf.slice(i + 1);
+      if (line) yield line;
     }
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,0 +1,59 @@
+// The QMP client against a real qemu monitor (`-machine none`: no guest, starts at once) and a silent socket.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa, type ResultPromise } from 'execa';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { qmpCommand } from './qmp.js';
+
+let dir: string;
+let qemu: ResultPromise;
+let monitor: string;
+
+const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'qmp-'));
+  monitor = join(dir, 'monitor.socket');
+  qemu = execa('qemu-system-x86_64', ['-machine', 'none', '-nodefaults', '-display', 'none', '-qmp', `unix:${monitor},server=on,wait=off`], { reject: false });
+  for (let i = 0; i < 100; i++) {
+    if (await qmpCommand(monitor, 'query-status', undefined, 1000).then(() => true, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('qemu -machine none never opened its QMP socket');
+});
+afterAll(async () => {
+  qemu.kill('SIGKILL');
+  await qemu;
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('qmpCommand', () => {
+  it('runs a command and returns its answer', async () => {
+    const status = (await qmpCommand(monitor, 'query-status')) as { status: string };
+    expect(typeof status.status).toBe('string');
+  });
+
+  it('leaves no timer behind once it returns (a left-over timer kept every run alive for its timeout)', async () => {
+    const before = timers();
+    await qmpCommand(monitor, 'query-status', undefined, 60_000);
+    expect(timers()).toBe(before);
+  });
+
+  it('reports an error answer as an error naming the command', async () => {
+    await expect(qmpCommand(monitor, 'no-such-command')).rejects.toThrow(/QMP no-such-command: CommandNotFound/);
+  });
+
+  it('gives up on a monitor that never speaks, naming the timeout', async () => {
+    const silent = join(dir, 'silent.socket');
+    const server: Server = createServer(() => undefined);
+    await new Promise<void>((r) => server.listen(silent, r));
+    try {
+      await expect(qmpCommand(silent, 'query-status', undefined, 300)).rejects.toThrow(/no answer within 300 ms/);
+    } finally {
+      server.closeAllConnections?.();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
