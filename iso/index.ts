@@ -19,7 +19,7 @@ export async function buildImage(image: ImageConfig, opts: BuildImageOptions): P
   if ('iso' in image) return userIso(image, opts);
   switch (image.builder) {
     case 'tiny':
-      return buildTinyImage(opts);
+      return buildTinyImage(opts, { boot: image.boot ?? 'kernel' });
     // nixos: the nix CLI (flake or classic mode) -> ISO in the cache (iso/nixos/).
     case 'nixos':
       return buildNixosImage({ ...opts, image });

@@ -162,6 +162,7 @@ export class LibvirtProvider implements Provider {
           disk: f.disk,
           iso,
           seedIso: image.seedIso,
+          kernel: image.directBoot,
           consoleLog: f.log,
           sshPort,
           forwards,

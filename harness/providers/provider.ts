@@ -28,6 +28,15 @@ export interface BuiltImage {
   cacheKey: string;
   /** True when the cache already held this image (nothing was built). */
   reused?: boolean;
+  /** Boot this kernel and initramfs directly (qemu -kernel/-initrd, libvirt <kernel>) instead of the ISO's loader. */
+  directBoot?: DirectBoot;
+}
+
+export interface DirectBoot {
+  kernel: string;
+  initrd: string;
+  /** The kernel command line, the same one the ISO's boot loader passes. */
+  cmdline: string;
 }
 
 /** Everything a provider needs to start one machine. */

@@ -216,6 +216,8 @@ function qemuArgs(spec: MachineSpec, files: ReturnType<typeof vmFiles>, accel: '
   ];
   if (accel === 'kvm') args.push('-cpu', 'host');
   if (spec.image.kind === 'iso') args.push('-cdrom', spec.image.path, '-boot', 'order=d');
+  const direct = spec.image.directBoot;
+  if (direct) args.push('-kernel', direct.kernel, '-initrd', direct.initrd, '-append', direct.cmdline);
   if (spec.image.seedIso) args.push('-drive', `file=${spec.image.seedIso},media=cdrom,readonly=on`);
   args.push('-sandbox', 'on,obsolete=deny,resourcecontrol=deny');
   return args;

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa, type ResultPromise } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { qmpCommand } from './qmp.js';
@@ -47,12 +47,13 @@ describe('qmpCommand', () => {
 
   it('gives up on a monitor that never speaks, naming the timeout', async () => {
     const silent = join(dir, 'silent.socket');
-    const server: Server = createServer(() => undefined);
+    const peers = new Set<Socket>();
+    const server: Server = createServer((s) => void peers.add(s));
     await new Promise<void>((r) => server.listen(silent, r));
     try {
       await expect(qmpCommand(silent, 'query-status', undefined, 300)).rejects.toThrow(/no answer within 300 ms/);
     } finally {
-      server.closeAllConnections?.();
+      for (const p of peers) p.destroy();
       await new Promise((r) => server.close(r));
     }
   });

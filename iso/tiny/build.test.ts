@@ -89,11 +89,11 @@ describe('tiny image', () => {
     for (const k of [alice.privateKey, bob.privateKey]) expect(iso.includes(k.split('\n')[2]!)).toBe(false);
   });
 
-  it('loads the virtio modules in dependency order from /init, and each one is in the initramfs', () => {
+  it('loads the virtio, ACPI button and evdev modules in dependency order from /init, and each one is in the initramfs', () => {
     const init = text('init');
     const loads = [...init.matchAll(/^load (\S+) (\S+)$/gm)].map((m) => ({ name: m[1]!, path: m[2]!.slice(1) }));
     const names = loads.map((l) => l.name);
-    for (const needed of ['virtio_ring', 'virtio', 'virtio_pci', 'failover', 'net_failover', 'virtio_net', 'virtio_rng']) expect(names).toContain(needed);
+    for (const needed of ['virtio_ring', 'virtio', 'virtio_pci', 'failover', 'net_failover', 'virtio_net', 'virtio_rng', 'button', 'evdev']) expect(names).toContain(needed);
     for (const l of loads) {
       const ko = files.get(l.path);
       expect(ko, l.path).toBeDefined();
@@ -117,6 +117,21 @@ describe('tiny image', () => {
     expect(inittab).toMatch(/^::respawn:\/usr\/sbin\/dropbear -F -E -s -p 22 -r \/etc\/dropbear\/dropbear_ed25519_host_key$/m);
     expect(inittab).toMatch(/^ttyS0::respawn:-\/bin\/sh$/m);
     expect(text('etc/shadow')).toMatch(/^root:\*:/); // no password: key login only
+  });
+
+  it('powers off on the ACPI power button: init keeps acpid in the foreground, its PWRF action calls poweroff', () => {
+    expect(text('etc/inittab')).toMatch(/^::respawn:\/sbin\/acpid -f -d$/m);
+    expect(text('etc/inittab')).toMatch(/^::shutdown:\/bin\/echo harness-tiny: powering off$/m);
+    expect(files.get('sbin/acpid')?.data.toString()).toBe('/bin/busybox');
+    const action = files.get('etc/acpi/PWRF/00000080'); // busybox acpid's name for KEY_POWER, run from /etc/acpi
+    expect(action && isFile(action)).toBe(true);
+    expect(action!.mode & 0o111).toBe(0o111);
+    expect(text('etc/acpi/PWRF/00000080')).toMatch(/^#!\/bin\/sh\n(exec )?\/sbin\/poweroff$/m);
+    // acpid opens the /dev/input/event* that exist when it starts: both modules must be loaded before init runs.
+    const init = text('init');
+    for (const m of ['button', 'evdev']) expect(init.search(new RegExp(`^load ${m} `, 'm')), m).toBeGreaterThan(-1);
+    expect(init.search(/^load evdev /m)).toBeLessThan(init.indexOf('exec /sbin/init'));
+    expect(init.search(/^load button /m)).toBeLessThan(init.indexOf('exec /sbin/init'));
   });
 
   it('reuses the same ISO for the same keys in any order, and builds a different one for different keys', async () => {

@@ -1,6 +1,7 @@
 // The text files inside the tiny guest: /init (mounts, modules, network) which then hands PID 1 to busybox
-// init; the inittab that keeps dropbear and a console shell running and makes `poweroff` really power off
-// (busybox init runs the shutdown actions, then the kernel's ACPI power-off ends qemu); and /etc basics.
+// init; the inittab that keeps dropbear, acpid and a console shell running and makes `poweroff` really power off
+// (busybox init runs the shutdown actions, then the kernel's ACPI power-off ends qemu); the ACPI power button
+// action; and /etc basics.
 import type { KernelModule } from './modules.js';
 
 export const GUEST = {
@@ -45,14 +46,26 @@ exec /sbin/init
 }
 
 export function inittab(): string {
-  return `# busybox init: dropbear (key-only root login, logs to the console) and a shell on the serial console.
+  return `# busybox init: dropbear (key-only root login, logs to the console), acpid for the power button (foreground,
+# logging each event to the console) and a shell on the serial console.
 ::respawn:/usr/sbin/dropbear -F -E -s -p 22 -r ${GUEST.hostKeyPath}
+::respawn:/sbin/acpid -f -d
 ttyS0::respawn:-/bin/sh
 ::ctrlaltdel:/sbin/reboot
 ::shutdown:/bin/echo harness-tiny: powering off
 ::shutdown:/bin/umount -a -r
 `;
 }
+
+/**
+ * What busybox acpid runs on the ACPI power button (`virsh shutdown`, QMP `system_powerdown`): its built-in
+ * table maps KEY_POWER to "PWRF/00000080", run relative to /etc/acpi (a file is executed, a directory goes
+ * through run-parts). `poweroff` signals busybox init, so the inittab shutdown lines run before the power-off.
+ */
+export const POWER_BUTTON_ACTION = {
+  path: 'etc/acpi/PWRF/00000080',
+  script: '#!/bin/sh\nexec /sbin/poweroff\n',
+} as const;
 
 /** Static /etc files. Root has no password at all ('*'): SSH is by key only, dropbear runs with -s. */
 export function etcFiles(): Record<string, string> {
@@ -69,6 +82,9 @@ export function etcFiles(): Record<string, string> {
   };
 }
 
+/** The kernel command line, the same for GRUB and for a direct -kernel boot. */
+export const KERNEL_CMDLINE = 'console=ttyS0,115200 quiet loglevel=3';
+
 /**
  * GRUB menu: no wait, and no GRUB terminal on the serial port. Measured under TCG: a GRUB serial terminal adds
  * ~4 s to every boot (13.8 s vs 9.4 s to SSH), while the kernel's own `console=ttyS0` costs nothing measurable;
@@ -78,7 +94,7 @@ export function grubConfig(): string {
   return `set timeout=0
 set timeout_style=hidden
 menuentry 'harness tiny' {
-  linux /boot/vmlinuz console=ttyS0,115200 quiet loglevel=3
+  linux /boot/vmlinuz ${KERNEL_CMDLINE}
   initrd /boot/initrd.gz
 }
 `;

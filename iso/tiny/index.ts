@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { BuiltImage } from '../../harness/providers/provider.js';
+import type { BuiltImage, DirectBoot } from '../../harness/providers/provider.js';
 import { cacheKey, getOrBuild } from '../cache.js';
 import { fingerprint, normalizeAuthorizedKeys } from '../authorized-keys.js';
 import { extractDeb, fetchDebs, resolvePackages, type ResolvedPackage } from '../debs.js';
@@ -12,12 +12,13 @@ import { generateDropbearHostKey } from '../host-key.js';
 import type { BuildImageOptions } from '../types.js';
 import { writeCpio } from './cpio.js';
 import { makeGrubIso } from './grub-iso.js';
-import { etcFiles, GUEST, initScript, inittab } from './guest-files.js';
+import { etcFiles, GUEST, grubConfig, initScript, inittab, KERNEL_CMDLINE, POWER_BUTTON_ACTION } from './guest-files.js';
 import { resolveModules, TINY_MODULES } from './modules.js';
 import { addBusybox, addDynamicBinary, packageLibDirs, RootTree } from './rootfs.js';
 
-/** Bump when the image layout or /init changes: old cache entries then stop matching. */
-export const TINY_BUILDER_VERSION = 'tiny/2';
+/** Bump when the way the image is assembled changes. The guest files' text and module list are hashed into the
+ * key anyway (guestRecipe), so editing /init or the inittab can never reuse a stale image. */
+export const TINY_BUILDER_VERSION = 'tiny/3';
 export const TINY_PACKAGES = ['linux-image-amd64', 'busybox-static', 'dropbear-bin', 'libtomcrypt1', 'libtommath1'];
 /** Host libraries dropbear links against that we copy in; their contents are part of the key. */
 const HOST_LIBS = [
@@ -28,12 +29,14 @@ const HOST_LIBS = [
   '/lib64/ld-linux-x86-64.so.2',
 ];
 /** Kernel package members we need (the package is ~400 MB unpacked). */
-const KERNEL_MEMBERS = ['./boot/vmlinuz-*', './lib/modules/*/modules.builtin', './lib/modules/*/modules.order', '*virtio*', '*/failover.ko', '*/net_failover.ko'];
+const KERNEL_MEMBERS = ['./boot/vmlinuz-*', './lib/modules/*/modules.builtin', './lib/modules/*/modules.order', '*virtio*', '*/failover.ko', '*/net_failover.ko', '*/acpi/button.ko', '*/input/evdev.ko'];
 
 export const TINY_ISO = 'tiny.iso';
 
 export interface TinyInputs {
   builder: string;
+  /** sha256 of every text the guest gets from this builder, and of the module list. */
+  recipe: string;
   authorizedKeys: string[];
   packages: Record<string, string>;
   hostLibs: Record<string, string>;
@@ -51,6 +54,7 @@ export async function tinyInputs(authorizedKeys: string[], cacheDir: string, sig
   return {
     inputs: {
       builder: TINY_BUILDER_VERSION,
+      recipe: guestRecipe(),
       authorizedKeys: keys,
       packages: Object.fromEntries(packages.map((p) => [p.name, p.version])),
       hostLibs,
@@ -59,7 +63,15 @@ export async function tinyInputs(authorizedKeys: string[], cacheDir: string, sig
   };
 }
 
-export async function buildTinyImage(opts: BuildImageOptions): Promise<BuiltImage> {
+/** Everything the guest files are made of. /init's module lines come from TINY_MODULES and the kernel package
+ * (both in the key), so its template is rendered with a placeholder version and no modules. */
+export function guestRecipe(): string {
+  const texts = { init: initScript('KERNEL', []), inittab: inittab(), etc: etcFiles(), grub: grubConfig(), power: POWER_BUTTON_ACTION, modules: TINY_MODULES, cmdline: KERNEL_CMDLINE };
+  return createHash('sha256').update(JSON.stringify(texts)).digest('hex');
+}
+
+/** `boot: 'kernel'` (the default) hands providers the kernel and initramfs for a direct boot; the ISO is the same. */
+export async function buildTinyImage(opts: BuildImageOptions, how: { boot?: 'kernel' | 'iso' } = {}): Promise<BuiltImage> {
   const progress = opts.onProgress ?? (() => undefined);
   const { inputs, packages } = await tinyInputs(opts.authorizedKeys, opts.cacheDir, opts.signal);
   const key = cacheKey(inputs);
@@ -84,13 +96,14 @@ export async function buildTinyImage(opts: BuildImageOptions): Promise<BuiltImag
       ? `reused tiny image ${key.slice(0, 12)} from ${entry.path}`
       : `built tiny image ${key.slice(0, 12)} in ${((Date.now() - started) / 1000).toFixed(1)}s: ${entry.path}`,
   );
-  return { kind: 'iso', path: entry.path, hostPublicKey: entry.meta.hostPublicKey, user: 'root', builder: 'tiny', cacheKey: key, reused: entry.reused };
+  const image: BuiltImage = { kind: 'iso', path: entry.path, hostPublicKey: entry.meta.hostPublicKey, user: 'root', builder: 'tiny', cacheKey: key, reused: entry.reused };
+  return how.boot === 'iso' ? image : { ...image, directBoot: tinyBootFiles(image) };
 }
 
 /** The kernel and initramfs beside a tiny ISO, for direct `-kernel/-initrd` boots (no GRUB step). */
-export function tinyBootFiles(image: Pick<BuiltImage, 'path'>): { kernel: string; initrd: string; cmdline: string } {
+export function tinyBootFiles(image: Pick<BuiltImage, 'path'>): DirectBoot {
   const dir = image.path.replace(/\/[^/]+$/, '');
-  return { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.gz'), cmdline: 'console=ttyS0,115200 quiet loglevel=3' };
+  return { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.gz'), cmdline: KERNEL_CMDLINE };
 }
 
 /** Builds into `tmp`: tiny.iso, vmlinuz, initrd.gz, host_key.pub. Returns the host public key line. */
@@ -125,6 +138,7 @@ async function assembleTiny(tmp: string, inputs: TinyInputs, packages: ResolvedP
     for (const m of modules) tree.file(`lib/modules/${kernelVersion}/${m.relPath}`, await readFile(join(modulesDir, m.relPath)));
     for (const [path, text] of Object.entries(etcFiles())) tree.file(path, text, path === 'etc/shadow' ? 0o600 : 0o644);
     tree.file('etc/inittab', inittab());
+    tree.file(POWER_BUTTON_ACTION.path, POWER_BUTTON_ACTION.script, 0o755);
     tree.file('init', initScript(kernelVersion, modules), 0o755);
     tree.file(GUEST.hostKeyPath, hostKey.dropbearPrivate, 0o600);
     tree.file('root/.ssh/authorized_keys', inputs.authorizedKeys.join('\n') + '\n', 0o600);

@@ -4,8 +4,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 
-/** What the guest needs: virtio PCI transport, the network card (with failover) and the RNG (entropy). */
-export const TINY_MODULES = ['virtio_pci', 'virtio_net', 'virtio_rng'];
+/**
+ * What the guest needs: virtio PCI transport, the network card (with failover) and the RNG (entropy); the ACPI
+ * power button and evdev, so busybox acpid sees the button on /dev/input/event* and `virsh shutdown` or QMP
+ * `system_powerdown` powers the guest off cleanly (both are modules in Debian's kernel, not built in).
+ */
+export const TINY_MODULES = ['virtio_pci', 'virtio_net', 'virtio_rng', 'button', 'evdev'];
 
 export interface KernelModule {
   name: string;

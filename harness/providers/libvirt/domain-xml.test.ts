@@ -27,6 +27,7 @@ const cases: Record<string, DomainXmlInput> = {
   'tcg-disk': base,
   'tcg-iso-forwards': { ...base, iso: '/work/.harness/cache/tiny/abc/tiny.iso', forwards: [{ host: 28080, guest: 80 }, { host: 25432, guest: 5432 }] },
   'kvm-iso': { ...base, accel: 'kvm', cpus: 2, memoryMiB: 1024, iso: '/cache/tiny.iso' },
+  'tcg-iso-kernel': { ...base, iso: '/cache/tiny.iso', kernel: { kernel: '/cache/vmlinuz', initrd: '/cache/initrd.gz', cmdline: 'console=ttyS0,115200 quiet' } },
   'kvm-disk-seed': { ...base, accel: 'kvm', seedIso: '/cache/seed.iso', metadata: { ...base.metadata, keep: true } },
 };
 

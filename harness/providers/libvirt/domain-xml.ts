@@ -4,6 +4,7 @@
 // <qemu:commandline> (see shared/REFERENCE.md). libvirt therefore does not list that NIC in `domiflist`; we pin
 // its MAC ourselves and read it back from the XML.
 import type { Accel } from '../../events.js';
+import type { DirectBoot } from '../provider.js';
 
 export const HARNESS_XMLNS = 'urn:vm-harness:libvirt:1';
 export const QEMU_XMLNS = 'http://libvirt.org/schemas/domain/qemu/1.0';
@@ -37,6 +38,8 @@ export interface DomainXmlInput {
   iso?: string;
   /** NoCloud seed ISO, attached read-only beside a disk image. */
   seedIso?: string;
+  /** Direct kernel boot (the tiny image's kernel and initramfs): replaces the firmware's boot from the CD. */
+  kernel?: DirectBoot;
   /** Serial console file. */
   consoleLog: string;
   sshPort: number;
@@ -60,8 +63,9 @@ export function buildDomainXml(i: DomainXmlInput): string {
     `  <vcpu>${int(i.cpus, 'cpus')}</vcpu>`,
     `  <os>`,
     `    <type arch='x86_64' machine='q35'>hvm</type>`,
-    ...(i.iso ? [`    <boot dev='cdrom'/>`] : []),
-    `    <boot dev='hd'/>`,
+    ...(i.kernel
+      ? [`    <kernel>${esc(i.kernel.kernel)}</kernel>`, `    <initrd>${esc(i.kernel.initrd)}</initrd>`, `    <cmdline>${esc(i.kernel.cmdline)}</cmdline>`]
+      : [...(i.iso ? [`    <boot dev='cdrom'/>`] : []), `    <boot dev='hd'/>`]),
     `  </os>`,
     `  <features>`,
     `    <acpi/>`,

@@ -1,8 +1,9 @@
 // The tiny ISO (iso/ builder) booted as a REAL libvirt domain under TCG: SSH must answer on the forwarded
 // 127.0.0.1 port with the host key baked into the image (pinned: a wrong key is refused), then the same VM goes
-// through a disk snapshot with the ISO attached and a memory save/restore. Prints time-to-SSH.
+// through a disk snapshot with the ISO attached and a memory save/restore, and stops gracefully (the guest
+// powers off on the ACPI button, so `stop` does not fall back to destroy). Prints time-to-SSH and stop time.
 // Skipped, saying why, when libvirtd does not answer. Every domain is removed in afterAll.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
@@ -11,7 +12,7 @@ import { buildImage } from '../../../iso/index.js';
 import { HostKeyMismatch } from '../../errors.js';
 import type { EmittedEvent } from '../../events.js';
 import { projectKeyPair, type KeyPair } from '../../keys.js';
-import { harnessPaths } from '../../paths.js';
+import { harnessPaths, vmFiles } from '../../paths.js';
 import { retryUntil } from '../../retry.js';
 import { vmSchema } from '../../scenario/schema.js';
 import { connectSsh } from '../../ssh/connect.js';
@@ -116,10 +117,16 @@ describe.skipIf(!probe.available)('tiny ISO in a real libvirt domain (TCG)', () 
     expect((await sshRun(back, 'cat /root/mark', 60_000)).trim()).toBe('before');
     console.log(`libvirt tiny ISO: time-to-SSH after virsh restore ${((performance.now() - tr) / 1000).toFixed(1)}s`);
 
+    // Graceful stop: `virsh shutdown` presses the ACPI button, the guest's acpid runs init's shutdown and powers
+    // off within the grace period; a guest that ignored it would be destroyed (reason "destroyed").
     const ts = performance.now();
     await provider.stop(name, vmsDir);
     console.log(`libvirt tiny ISO: stop() took ${((performance.now() - ts) / 1000).toFixed(1)}s`);
     expect(await provider.status(name, vmsDir)).toBe('Stopped');
+    expect(await virsh.ok(['domstate', '--reason', back.domain])).toBe('shut off (shutdown)');
+    const consoleLog = await readFile(vmFiles(vmsDir, name).log, 'utf8');
+    expect(consoleLog).toContain('harness-tiny: powering off');
+    expect(consoleLog).toContain('reboot: Power down');
     await provider.clean(name, vmsDir);
     expect(await provider.status(name, vmsDir)).toBe('NotCreated');
   }, 600_000);
