@@ -83,6 +83,7 @@ export interface Provider {
   status(name: string, vmsDir: string): Promise<VmStatus>;
   /** Reattaches to a machine started earlier (e.g. `harness vm ssh` on a kept VM). */
   attach(name: string, vmsDir: string): Promise<StartedMachine | undefined>;
+  /** Stops the machine, keeping its disk: the guest is asked to shut down cleanly first, within a grace period. */
   stop(name: string, vmsDir: string): Promise<void>;
   clean(name: string, vmsDir: string, options?: CleanOptions): Promise<void>;
 }

@@ -34,6 +34,8 @@ export interface QemuProviderOptions {
   /** A kernel to boot-test KVM with (from the tiny image); optional. */
   probeKernel?: () => Promise<string | undefined>;
   binary?: string;
+  /** How long `stop` waits for the guest to power off after an ACPI power-button press. Default 15 s. */
+  stopGraceMs?: number;
 }
 
 export class QemuProvider implements Provider {
@@ -163,13 +165,24 @@ export class QemuProvider implements Provider {
     return started(name, vmFiles(vmsDir, name), rec.sshPort, rec.forwards, rec.accel, pid);
   }
 
-  /** Stops the VM: QMP quit, then SIGTERM, then SIGKILL; never leaves a process behind. */
+  /**
+   * Stops the VM and keeps its disk: the guest first gets the ACPI power button (QMP system_powerdown) and the
+   * grace period to shut down cleanly, so what it wrote reaches the disk; then QMP quit, SIGTERM, SIGKILL.
+   */
   async stop(name: string, vmsDir: string): Promise<void> {
+    await this.halt(name, vmsDir, true);
+  }
+
+  /** Never leaves a process behind. `graceful` first asks the guest to power off (pointless when the disk goes). */
+  private async halt(name: string, vmsDir: string, graceful: boolean): Promise<void> {
     const files = vmFiles(vmsDir, name);
     const pid = await livePid(vmsDir, name);
     if (!pid) return;
     const clearStopping = await markStopping(vmsDir, name);
-    await qmpCommand(files.monitor, 'quit', undefined, 2000).catch(() => undefined);
+    if (graceful && (await qmpCommand(files.monitor, 'system_powerdown', undefined, 2000).then(() => true, () => false))) {
+      await exited(pid, this.opts.stopGraceMs ?? 15_000);
+    }
+    if (pidAlive(pid)) await qmpCommand(files.monitor, 'quit', undefined, 2000).catch(() => undefined);
     for (const [signal, waitMs] of [[undefined, 3000], ['SIGTERM', 3000], ['SIGKILL', 3000]] as const) {
       if (signal) {
         try {
@@ -178,17 +191,16 @@ export class QemuProvider implements Provider {
           /* already gone */
         }
       }
-      const deadline = Date.now() + waitMs;
-      while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      if (!pidAlive(pid)) break;
+      if (await exited(pid, waitMs)) break;
     }
     await clearStopping();
     const rec = await readVmRecord(vmsDir, name);
     if (rec) await releasePorts([rec.sshPort, ...Object.values(rec.forwards)]);
   }
 
+  /** A disk that is kept (preserveDisk) gets a graceful stop; one about to be deleted does not need it. */
   async clean(name: string, vmsDir: string, options: CleanOptions = {}): Promise<void> {
-    await this.stop(name, vmsDir);
+    await this.halt(name, vmsDir, options.preserveDisk ?? false);
     await removeVmDir(vmsDir, name, options.preserveDisk ?? false);
   }
 }
@@ -243,6 +255,13 @@ function started(
     pid,
     isAlive: async () => pidAlive(pid),
   };
+}
+
+/** Waits up to `ms` for the process to go; true once it has. */
+async function exited(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return !pidAlive(pid);
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -114,6 +114,7 @@ export function describeConformance<M extends SubjectMachine>(
       const seen = await watchStatuses(() => s.status(NAME), () => s.stop(NAME));
       expect(await machine!.isAlive()).toBe(false);
       expect(await s.status(NAME)).toBe('Stopped');
+      if (s.stoppedGracefully) expect(await s.stoppedGracefully(NAME), 'the guest shut down by itself, not killed').toBe(true);
       const tolerated = new Set(tol?.statuses ?? []);
       expectOrdered(
         seen.filter((st) => !tolerated.has(st)),

@@ -25,6 +25,8 @@ export interface ConformanceSubject<M extends SubjectMachine = SubjectMachine> {
   ready(machine: M): Promise<Target>;
   status(name: string): Promise<VmStatus>;
   stop(name: string): Promise<void>;
+  /** After stop: evidence the guest shut itself down (not killed), or a reason it can't tell. Absent: not checked. */
+  stoppedGracefully?(name: string): Promise<boolean>;
   clean(name: string, options?: CleanOptions): Promise<void>;
   /** Whatever of `name` still exists outside its state dir (live pids, containers, volumes), described; [] = nothing. */
   leftovers(name: string, machine?: M): Promise<string[]>;

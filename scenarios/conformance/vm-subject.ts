@@ -47,6 +47,8 @@ export async function vmSubject(provider: Provider, ctx: SubjectContext): Promis
     ready: (m) => ready(m, config.bootTimeout),
     status: (name) => provider.status(name, vmsDir),
     stop: (name) => provider.stop(name, vmsDir),
+    // The tiny guest's inittab prints this on the console only when it shuts down by itself (ACPI power button).
+    stoppedGracefully: async (name) => (await readFile(vmFiles(vmsDir, name).log, 'utf8').catch(() => '')).includes('harness-tiny: powering off'),
     clean: (name, options) => provider.clean(name, vmsDir, options),
     async leftovers(name, m) {
       const pid = m?.pid ?? (await pidFromFile(vmFiles(vmsDir, name).pid));
