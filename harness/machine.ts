@@ -10,7 +10,7 @@ import { shQuote } from './ssh/shell-quote.js';
 import { checkCommand, checkFile, checkPort, checkProcess, exitDescription, type Observation } from './steps/checks.js';
 import { tailText } from './steps/result.js';
 import { retryCheck } from './steps/retry-check.js';
-import type { ExecOptions, ExecResult, Target } from './targets/target.js';
+import type { CopyOptions, ExecOptions, ExecResult, Target } from './targets/target.js';
 
 export interface MachineInfo {
   name: string;
@@ -35,6 +35,7 @@ export interface WaitOptions {
   timeoutMs?: number;
   intervalMs?: number;
   clock?: Clock;
+  /** Stops the wait at once and kills the probe running; the wait rejects with the signal's reason. */
   signal?: AbortSignal;
 }
 
@@ -86,7 +87,7 @@ export class RunningVm {
 
   /** Retries a command until it exits 0; returns its stdout. */
   async waitUntilSucceeds(command: string, opts: WaitOptions = {}): Promise<string> {
-    const o = await this.waitFor(`waitUntilSucceeds`, () => checkCommand(this.target, command, { timeoutMs: this.perTry(opts) }), opts);
+    const o = await this.waitFor(`waitUntilSucceeds`, () => checkCommand(this.target, command, { timeoutMs: this.perTry(opts), signal: opts.signal }), opts);
     return o.result.stdout;
   }
 
@@ -95,7 +96,7 @@ export class RunningVm {
     const o = await this.waitFor(
       `waitUntilFails`,
       async () => {
-        const seen = await checkCommand(this.target, command, { timeoutMs: this.perTry(opts) });
+        const seen = await checkCommand(this.target, command, { timeoutMs: this.perTry(opts), signal: opts.signal });
         const ok = !seen.ok && !seen.result.timedOut;
         return { ...seen, ok, summary: ok ? seen.summary : `command still ${seen.result.timedOut ? 'times out' : 'succeeds'} on ${this.name}` };
       },
@@ -106,24 +107,24 @@ export class RunningVm {
 
   /** Waits until something in the guest listens on a TCP port (read from /proc/net/tcp{,6}). */
   async waitForPort(port: number, opts: WaitOptions = {}): Promise<void> {
-    await this.waitFor(`waitForPort`, () => checkPort(this.target, port, { timeoutMs: this.perTry(opts) }), opts);
+    await this.waitFor(`waitForPort`, () => checkPort(this.target, port, { timeoutMs: this.perTry(opts), signal: opts.signal }), opts);
   }
 
   async waitForFile(path: string, opts: WaitOptions = {}): Promise<void> {
-    await this.waitFor(`waitForFile`, () => checkFile(this.target, path, undefined, { timeoutMs: this.perTry(opts) }), opts);
+    await this.waitFor(`waitForFile`, () => checkFile(this.target, path, undefined, { timeoutMs: this.perTry(opts), signal: opts.signal }), opts);
   }
 
   /** Waits until a process with this comm / argv[0] name runs (see findProcesses). */
   async waitForProcess(name: string, opts: WaitOptions = {}): Promise<void> {
-    await this.waitFor(`waitForProcess`, () => checkProcess(this.target, name, { timeoutMs: this.perTry(opts) }), opts);
+    await this.waitFor(`waitForProcess`, () => checkProcess(this.target, name, { timeoutMs: this.perTry(opts), signal: opts.signal }), opts);
   }
 
-  copyTo(localPath: string, remotePath: string): Promise<void> {
-    return this.guard(() => this.target.copyTo(localPath, remotePath));
+  copyTo(localPath: string, remotePath: string, opts?: CopyOptions): Promise<void> {
+    return this.guard(() => this.target.copyTo(localPath, remotePath, opts));
   }
 
-  copyFrom(remotePath: string, localPath: string): Promise<void> {
-    return this.guard(() => this.target.copyFrom(remotePath, localPath));
+  copyFrom(remotePath: string, localPath: string, opts?: CopyOptions): Promise<void> {
+    return this.guard(() => this.target.copyFrom(remotePath, localPath, opts));
   }
 
   /** argv for OpenSSH's client, host key pinned through a known_hosts file in the VM dir (written now). */

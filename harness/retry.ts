@@ -2,19 +2,30 @@
 
 export interface Clock {
   now(): number;
-  sleep(ms: number): Promise<void>;
+  /** May return early once `signal` aborts; callers check the signal after waking. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 export const realClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  sleep: (ms, signal) =>
+    new Promise((r) => {
+      if (signal?.aborted) return r();
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        r();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+    }),
 };
 
 export interface RetryOptions {
   timeoutMs: number;
   intervalMs?: number;
   clock?: Clock;
-  /** Aborts the wait early (e.g. the VM process died); its reason is thrown. */
+  /** Aborts the wait at once, even mid-interval (e.g. the VM process died, the run was interrupted); its reason is thrown. */
   signal?: AbortSignal;
 }
 
@@ -37,12 +48,25 @@ export async function retryUntil<T>(
       if (v !== undefined) return v;
       lastError = undefined;
     } catch (e) {
+      signal?.throwIfAborted(); // a check cut short by the abort is not a failure to retry
       if (lastTry) throw e;
       lastError = e;
     }
     if (lastTry) throw new RetryTimeout(timeoutMs, lastError);
-    await clock.sleep(Math.max(0, Math.min(intervalMs, deadline - clock.now())));
+    await sleepUnlessAborted(clock, Math.max(0, Math.min(intervalMs, deadline - clock.now())), signal);
   }
+}
+
+/** Sleeps, but wakes at once on abort, even with a clock that ignores the signal. */
+function sleepUnlessAborted(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  if (!signal) return clock.sleep(ms);
+  if (signal.aborted) return Promise.resolve();
+  let onAbort!: () => void;
+  const aborted = new Promise<void>((r) => {
+    onAbort = r;
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([clock.sleep(ms, signal), aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 export class RetryTimeout extends Error {

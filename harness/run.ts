@@ -58,21 +58,23 @@ export async function runPlan(plan: Plan, ctx: RunContext): Promise<RunOutcome> 
 async function runSteps(plan: Plan, session: Session, ctx: RunContext, results: StepResult[]): Promise<Omit<RunOutcome, 'runId' | 'steps'>> {
   const emit = ctx.bus.emit.bind(ctx.bus);
   for (const [index, step] of plan.scenario.steps.entries()) {
-    if (ctx.signal?.aborted) return failure(ctx.signal.reason, ctx.signal);
-    let result: StepResult | typeof ABORTED;
+    if (ctx.signal?.aborted) return aborted(plan, index, ctx.signal, emit);
+    let result: StepResult;
     try {
-      result = await untilAborted(runStep(step, session.target(step.on), { emit, index, baseDir: plan.dir, signal: ctx.signal }), ctx.signal);
+      // The run's signal kills the step's command on SIGINT/SIGTERM; runStep then reports the step and rethrows.
+      result = await runStep(step, session.target(step.on), { emit, index, baseDir: plan.dir, signal: ctx.signal });
     } catch (e) {
+      if (ctx.signal?.aborted) return aborted(plan, index + 1, ctx.signal, emit);
       // The machine was lost under the step (runStep already reported it): say whether the VM itself died.
-      if (ctx.signal?.aborted) throw e;
       const cause = await session.explainFailure(step.on, e);
       skipRest(plan, index + 1, emit);
       if (!(cause instanceof VmExited)) throw cause;
       emit({ type: 'vm.event', vm: cause.vm, kind: 'ErrorOccurred', severity: 'Critical', message: cause.message });
       return { status: 'failed', exitCode: 3, error: cause };
     }
-    if (result === ABORTED) return failure(ctx.signal!.reason, ctx.signal);
     results.push(result);
+    // Finished in spite of the abort (it ended first, or could not be cancelled): the run still ends here.
+    if (ctx.signal?.aborted) return aborted(plan, index + 1, ctx.signal, emit);
     if (result.status === 'failed') {
       const cause = await session.explainFailure(step.on, new Error(result.error ?? 'step failed'));
       if (cause instanceof VmExited) {
@@ -87,22 +89,10 @@ async function runSteps(plan: Plan, session: Session, ctx: RunContext, results: 
   return { status: 'passed', exitCode: 0 };
 }
 
-const ABORTED = Symbol('aborted');
-
-/**
- * Waits for a step, but stops waiting once the run is aborted (SIGINT/SIGTERM): a `run` command gets no abort
- * signal (Target.exec takes none), so without this Ctrl-C would wait for `sleep 600` to end. Teardown then closes
- * the step's target, which ends the command; its late result or error is dropped.
- */
-function untilAborted<T>(step: Promise<T>, signal?: AbortSignal): Promise<T | typeof ABORTED> {
-  if (!signal) return step;
-  step.catch(() => undefined);
-  if (signal.aborted) return Promise.resolve(ABORTED);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => resolve(ABORTED);
-    signal.addEventListener('abort', onAbort, { once: true });
-    step.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
+/** The run was interrupted: steps from `from` on never run. */
+function aborted(plan: Plan, from: number, signal: AbortSignal, emit: EventBus['emit']): Omit<RunOutcome, 'runId' | 'steps'> {
+  skipRest(plan, from, emit);
+  return failure(signal.reason, signal);
 }
 
 function skipRest(plan: Plan, from: number, emit: EventBus['emit']): void {

@@ -95,6 +95,25 @@ describe.skipIf(!ready)('container runtime (real dockerd)', () => {
     expect(ps.stdout).not.toContain('sleep 300');
   });
 
+  it('ends a command on abort as its timeout would, rejecting with the reason; an aborted signal runs nothing', async () => {
+    const box = await start('aborts', { image: 'harness/busybox', command: ['sleep', '600'] });
+    const t = box.target();
+    const ac = new AbortController();
+    const reason = new Error('SIGINT');
+    const running = t.exec('echo started > /tmp/started; sleep 300 | cat', { signal: ac.signal, timeoutMs: 600_000 });
+    for (let i = 0; (await t.exec('cat /tmp/started')).stdout !== 'started\n'; i++) {
+      if (i > 100) throw new Error('the command never started');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    ac.abort(reason);
+    await expect(running).rejects.toBe(reason);
+    expect((await t.exec('ps -o pid,args')).stdout).not.toContain('sleep 300');
+
+    await expect(t.exec('touch /tmp/never', { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await expect(t.copyTo(join(work, 'nothing-here'), '/tmp/never-copied', { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect((await t.exec('ls /tmp')).stdout.split('\n')).not.toContain('never');
+  });
+
   it('copies files and directories both ways', async () => {
     const box = await start('files', { image: 'harness/busybox', command: ['sleep', '600'] });
     const t = box.target();

@@ -1,5 +1,6 @@
 // Runs one command on an open SSH connection through an exec channel, streaming its output into sinks.
-// A command that outlives its timeout gets `signal KILL` and its channel is closed, so it can never hang us.
+// A command that outlives its timeout, or whose abort signal fires, gets `signal KILL` and its channel is closed,
+// so it can never hang us.
 import { Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Client, ClientChannel } from 'ssh2';
@@ -10,8 +11,10 @@ export interface ChannelRunOptions {
   stdin?: string | Buffer | Readable;
   stdout: Writable;
   stderr: Writable;
-  /** After a timeout, how long to wait for the server to confirm the close before giving up on it. Default 2 s. */
+  /** After a timeout or abort, how long to wait for the server to confirm the close before giving up on it. Default 2 s. */
   closeGraceMs?: number;
+  /** On abort the command is stopped as a timeout stops it; a run not settled by then rejects with `signal.reason`. */
+  signal?: AbortSignal;
 }
 
 export interface ChannelRun {
@@ -24,23 +27,32 @@ export interface ChannelRun {
 
 export function runOnChannel(client: Client, command: string, o: ChannelRunOptions): Promise<ChannelRun> {
   const started = performance.now();
+  const abortSignal = o.signal;
+  // Already aborted: open nothing, so not even a short-lived command starts.
+  if (abortSignal?.aborted) return Promise.reject(abortSignal.reason);
   return new Promise<ChannelRun>((resolve, reject) => {
     let channel: ClientChannel | undefined;
     let exitCode: number | null = null;
     let signal: string | undefined;
-    let timedOut = false;
+    let stopping: 'timeout' | 'abort' | undefined;
     let done = false;
     let graceTimer: NodeJS.Timeout | undefined;
-    const finish = () => {
-      if (done) return;
+    const cleanup = () => {
       done = true;
       clearTimeout(timer);
       clearTimeout(graceTimer);
-      resolve({ exitCode, signal, timedOut, durationMs: Math.round(performance.now() - started) });
+      abortSignal?.removeEventListener('abort', onAbort);
     };
-    // The clock starts now, not when the server opens the channel: a hung server may never open it.
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const finish = () => {
+      if (done) return;
+      cleanup();
+      if (abortSignal?.aborted) return reject(abortSignal.reason); // aborted before we settled, even mid-timeout
+      resolve({ exitCode, signal, timedOut: stopping === 'timeout', durationMs: Math.round(performance.now() - started) });
+    };
+    // Timeout and abort end the command the same way (an abort after a timeout has nothing left to kill).
+    const stop = (why: 'timeout' | 'abort') => {
+      if (stopping || done) return;
+      stopping = why;
       if (channel) kill(channel);
       // A hung server may never confirm the close: settle anyway and stop reading.
       graceTimer = setTimeout(() => {
@@ -48,18 +60,22 @@ export function runOnChannel(client: Client, command: string, o: ChannelRunOptio
         channel?.stderr.unpipe(o.stderr);
         finish();
       }, o.closeGraceMs ?? 2_000);
-    }, o.timeoutMs);
+    };
+    const onAbort = () => stop('abort');
+    // The clock starts now, not when the server opens the channel: a hung server may never open it.
+    const timer = setTimeout(() => stop('timeout'), o.timeoutMs);
+    abortSignal?.addEventListener('abort', onAbort, { once: true });
 
     client.exec(command, (err, ch) => {
       if (err) {
-        clearTimeout(timer);
-        clearTimeout(graceTimer);
-        if (!done) reject(err);
-        done = true;
+        if (!done) {
+          cleanup();
+          reject(abortSignal?.aborted ? abortSignal.reason : err);
+        }
         return;
       }
       channel = ch;
-      if (timedOut) {
+      if (stopping) {
         kill(ch); // opened after we gave up waiting: stop it at once
         if (done) {
           ch.on('error', () => {});

@@ -38,6 +38,8 @@ export interface TestPeer {
   hostPublicKey: string;
   /** Signal names received through `signal` channel requests, in order. */
   signalsReceived: string[];
+  /** Commands received through `exec` requests, in order (a client that opens no channel adds nothing). */
+  commandsReceived: string[];
   /** Destroys every client socket at once, as a VM dying would. */
   dropConnections(): void;
   /** Stops reading from every client socket and answers nothing, as a hung VM would. */
@@ -82,6 +84,7 @@ export async function startTestPeer(opts: TestPeerOptions): Promise<TestPeer> {
   const sockets = new Set<Socket>();
   const children = new Set<ChildProcess>();
   const signalsReceived: string[] = [];
+  const commandsReceived: string[] = [];
   const sshServer = new ssh2.Server({ hostKeys: [hostPrivateKey] }, (conn) => handleConnection(conn));
 
   const handleConnection = (conn: Connection) => {
@@ -111,6 +114,7 @@ export async function startTestPeer(opts: TestPeerOptions): Promise<TestPeer> {
           accept?.();
         });
         session.on('exec', (accept, _reject, info) => {
+          commandsReceived.push(info.command);
           const channel = accept();
           const [shell = '/bin/sh', ...shellArgs] = opts.shell ?? [];
           child = spawn(shell, [...shellArgs, '-c', info.command], {
@@ -172,6 +176,7 @@ export async function startTestPeer(opts: TestPeerOptions): Promise<TestPeer> {
     port: address.port,
     hostPublicKey,
     signalsReceived,
+    commandsReceived,
     dropConnections() {
       for (const s of sockets) s.destroy();
     },

@@ -23,6 +23,8 @@ export interface Observation {
 
 export interface CheckOptions {
   timeoutMs?: number;
+  /** Kills the probe on abort; the check then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Checks one assertion once. */
@@ -34,7 +36,7 @@ export function checkAssertion(target: Target, a: Assertion, o: CheckOptions = {
 }
 
 export async function checkPort(target: Target, port: number, o: CheckOptions = {}): Promise<Observation> {
-  const result = await target.exec(LISTENING_PORTS_COMMAND, { timeoutMs: o.timeoutMs });
+  const result = await target.exec(LISTENING_PORTS_COMMAND, { timeoutMs: o.timeoutMs, signal: o.signal });
   if (result.timedOut) return { ok: false, summary: `could not list listening ports on ${target.name}: ${timedOut(result)}`, result };
   const listening = parseListeningPorts(result.stdout);
   const ok = listening.has(port);
@@ -43,7 +45,7 @@ export async function checkPort(target: Target, port: number, o: CheckOptions = 
 }
 
 export async function checkFile(target: Target, path: string, contains: Matcher | undefined, o: CheckOptions = {}): Promise<Observation> {
-  const result = await target.exec(contains ? fileContentCommand(path) : fileExistsCommand(path), { timeoutMs: o.timeoutMs });
+  const result = await target.exec(contains ? fileContentCommand(path) : fileExistsCommand(path), { timeoutMs: o.timeoutMs, signal: o.signal });
   if (result.exitCode !== 0) {
     return { ok: false, summary: `file ${path} does not exist or cannot be read on ${target.name} (${exitDescription(result)})`, result };
   }
@@ -53,7 +55,7 @@ export async function checkFile(target: Target, path: string, contains: Matcher 
 }
 
 export async function checkProcess(target: Target, name: string, o: CheckOptions = {}): Promise<Observation> {
-  const result = await target.exec(PROCESS_LIST_COMMAND, { timeoutMs: o.timeoutMs });
+  const result = await target.exec(PROCESS_LIST_COMMAND, { timeoutMs: o.timeoutMs, signal: o.signal });
   if (result.timedOut) return { ok: false, summary: `could not list processes on ${target.name}: ${timedOut(result)}`, result };
   const list = parseProcessList(result.stdout);
   const found = findProcesses(list, name);
@@ -65,7 +67,7 @@ export async function checkProcess(target: Target, name: string, o: CheckOptions
 }
 
 export async function checkCommand(target: Target, command: string, o: CheckOptions = {}): Promise<Observation> {
-  const result = await target.exec(command, { timeoutMs: o.timeoutMs });
+  const result = await target.exec(command, { timeoutMs: o.timeoutMs, signal: o.signal });
   const ok = result.exitCode === 0;
   return { ok, summary: ok ? `command succeeded on ${target.name}` : `command failed on ${target.name}: ${exitDescription(result)}, expected exit code 0`, result };
 }

@@ -1,5 +1,6 @@
 // Retries a check until it holds or time runs out, keeping the last observation so a failure can report
-// what it saw. Errors thrown by the check (connection lost, VM gone) end the wait at once instead of being retried.
+// what it saw. Errors thrown by the check (connection lost, VM gone) end the wait at once instead of being retried,
+// and so does an abort of `signal`, even mid-interval: its reason is thrown.
 import { retryUntil, RetryTimeout, type Clock } from '../retry.js';
 import type { Observation } from './checks.js';
 
@@ -20,7 +21,8 @@ export async function retryCheck(check: () => Promise<Observation>, o: RetryChec
   let attempts = 0;
   const fatal = new AbortController();
   const onOuterAbort = () => fatal.abort(o.signal?.reason);
-  o.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (o.signal?.aborted) onOuterAbort(); // an abort event never fires for a signal that is already aborted
+  else o.signal?.addEventListener('abort', onOuterAbort, { once: true });
   try {
     await retryUntil(
       async () => {

@@ -1,11 +1,13 @@
 // runStep against the in-process SSH test peer, whose commands run in busybox sh with only busybox applets
 // (like the tiny guest image). Retries use a stepping clock, so waits cost no real time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AssertionFailed, SshConnectionLost } from '../errors.js';
+import { pidAlive } from '../lock.js';
 import type { EmittedEvent } from '../events.js';
 import type { Clock } from '../retry.js';
 import { stepSchema, type Step } from '../scenario/schema.js';
@@ -35,6 +37,25 @@ afterAll(async () => {
 function steppingClock(): Clock {
   let t = 1_000_000;
   return { now: () => t, sleep: async (ms) => void (t += ms) };
+}
+
+/** Polls `probe` (real time, 50 ms apart) until it returns a value; gives up after 10 s. */
+async function eventually<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('condition not met within 10 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The last pid a command appended to `file`, once there is one. */
+function lastPidIn(file: string): Promise<number> {
+  return eventually(async () => {
+    const m = /(\d+)\n$/.exec(await readFile(file, 'utf8').catch(() => ''));
+    return m ? Number(m[1]) : undefined;
+  });
 }
 
 function step(input: Record<string, unknown>): Step {
@@ -187,5 +208,72 @@ describe('machine lost', () => {
     expect(err).toBeInstanceOf(SshConnectionLost);
     expect(events.map((e) => e.type)).toEqual(['step.started', 'step.finished']);
     expect(events[1]).toMatchObject({ status: 'failed', error: expect.stringMatching(/lost/) });
+  });
+});
+
+describe('aborted steps (the run was interrupted)', () => {
+  /** Runs a step with the real clock and an abort signal; resolves to what it threw (or returned). */
+  function start(input: Record<string, unknown>, signal: AbortSignal) {
+    const events: EmittedEvent[] = [];
+    const settled = runStep(step(input), target, { emit: (e) => events.push(e), index: 0, baseDir: dir, signal }).then(
+      (r) => r,
+      (e: unknown) => e,
+    );
+    return { events, settled };
+  }
+
+  it('run: kills the command, reports the step and rethrows the reason', async () => {
+    const pids = join(dir, 'abort-run.pids');
+    const ac = new AbortController();
+    const reason = new Error('SIGINT');
+    const { events, settled } = start({ run: `echo $$ >> ${pids}; exec sleep 30`, timeout: '5m' }, ac.signal);
+    const pid = await lastPidIn(pids);
+    ac.abort(reason);
+    expect(await settled).toBe(reason);
+    expect(events.map((e) => e.type)).toEqual(['step.started', 'step.finished']);
+    expect(events[1]).toMatchObject({ status: 'failed', error: 'step "a step" on web: aborted (SIGINT)' });
+    await eventually(async () => (pidAlive(pid) ? undefined : true));
+  });
+
+  it('waitUntil: stops retrying at once, mid-interval', async () => {
+    const pids = join(dir, 'abort-wait.pids');
+    const command = `echo $$ >> ${pids}; exit 1`;
+    const ac = new AbortController();
+    const reason = new Error('SIGTERM');
+    // A 10-minute interval: only an abort that cuts the sleep short ends this step within the test's timeout.
+    const { settled } = start({ waitUntil: { command, timeout: '20m', interval: '10m' } }, ac.signal);
+    await lastPidIn(pids);
+    ac.abort(reason);
+    expect(await settled).toBe(reason);
+    expect((await readFile(pids, 'utf8')).trim().split('\n')).toHaveLength(1);
+    expect(peer.commandsReceived.filter((c) => c === command)).toHaveLength(1);
+  });
+
+  it('assert within: kills the probe that is running and stops retrying', async () => {
+    const pids = join(dir, 'abort-within.pids');
+    const command = `echo $$ >> ${pids}; exec sleep 30`;
+    const ac = new AbortController();
+    const reason = new Error('SIGINT');
+    const { settled } = start({ assert: { command }, within: '5m', timeout: '5m' }, ac.signal);
+    const pid = await lastPidIn(pids);
+    ac.abort(reason);
+    expect(await settled).toBe(reason);
+    await eventually(async () => (pidAlive(pid) ? undefined : true));
+    expect(peer.commandsReceived.filter((c) => c === command)).toHaveLength(1);
+  });
+
+  it('runs nothing when the run was already aborted', async () => {
+    const before = peer.commandsReceived.length;
+    const reason = new Error('SIGINT');
+    for (const input of [
+      { run: `touch ${join(dir, 'never-run')}` },
+      { waitUntil: { command: `touch ${join(dir, 'never-run')}`, timeout: '1m' } },
+      { copyTo: { from: 'local.txt', to: join(dir, 'never-copied') } },
+    ]) {
+      expect(await start(input, AbortSignal.abort(reason)).settled).toBe(reason);
+    }
+    expect(peer.commandsReceived.length).toBe(before);
+    expect(existsSync(join(dir, 'never-run'))).toBe(false);
+    expect(existsSync(join(dir, 'never-copied'))).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 // Runs one scenario step on a target and reports it: step.started, then step.finished with the same
 // fields as the returned StepResult. An expectation that does not hold is a failed result (not a throw);
-// losing the machine (connection lost, VM exited) is thrown after step.finished, since later steps can't run.
+// losing the machine (connection lost, VM exited) is thrown after step.finished, since later steps can't run, and so
+// is an abort of the run (ctx.signal): the command is killed and the signal's reason rethrown.
 import { resolve } from 'node:path';
 import { AssertionFailed, HostKeyMismatch, SshConnectFailed, SshConnectionLost, VmExited } from '../errors.js';
 import type { EmittedEvent } from '../events.js';
@@ -18,6 +19,7 @@ export interface StepContext {
   clock?: Clock;
   /** Local paths of copy steps resolve against this (the scenario file's folder). */
   baseDir: string;
+  /** The run's abort: kills the step's command, stops retries at once; runStep then rethrows the signal's reason. */
   signal?: AbortSignal;
 }
 
@@ -40,8 +42,9 @@ export async function runStep(step: Step, target: Target, ctx: StepContext): Pro
   try {
     outcome = await perform(step, kind, target, ctx, clock);
   } catch (e) {
-    outcome = { ok: false, summary: (e as Error).message, attempts: 1 };
-    if (isMachineLost(e) || ctx.signal?.aborted) {
+    const aborted = ctx.signal?.aborted === true;
+    outcome = { ok: false, summary: aborted ? `aborted (${reasonText(ctx.signal!.reason)})` : (e as Error).message, attempts: 1 };
+    if (isMachineLost(e) || aborted) {
       emitFinished(ctx, toResult(step, kind, ctx.index, outcome, clock.now() - started));
       throw e;
     }
@@ -60,39 +63,40 @@ function stepKind(step: Step): StepKind {
 }
 
 async function perform(step: Step, kind: StepKind, target: Target, ctx: StepContext, clock: Clock): Promise<Outcome> {
+  const { signal } = ctx;
   if ('run' in step) {
-    const result = await target.exec(step.run, { timeoutMs: step.timeout });
+    const result = await target.exec(step.run, { timeoutMs: step.timeout, signal });
     const problems = runProblems(result, step.expect);
     return { ok: problems.length === 0, summary: problems.join('; ') || 'expectations held', attempts: 1, result };
   }
   if ('assert' in step) {
     const within = step.within;
-    if (within === undefined) return single(await checkAssertion(target, step.assert, { timeoutMs: step.timeout }));
+    if (within === undefined) return single(await checkAssertion(target, step.assert, { timeoutMs: step.timeout, signal }));
     const timeoutMs = Math.min(step.timeout, within);
-    const r = await retryCheck(() => checkAssertion(target, step.assert, { timeoutMs }), {
+    const r = await retryCheck(() => checkAssertion(target, step.assert, { timeoutMs, signal }), {
       timeoutMs: within,
       intervalMs: ASSERT_RETRY_INTERVAL_MS,
       clock,
-      signal: ctx.signal,
+      signal,
     });
     return retried(r.last, r.attempts, within);
   }
   if ('waitUntil' in step) {
     const w = step.waitUntil;
     const timeoutMs = Math.min(step.timeout, w.timeout);
-    const r = await retryCheck(() => checkCommand(target, w.command, { timeoutMs }), {
+    const r = await retryCheck(() => checkCommand(target, w.command, { timeoutMs, signal }), {
       timeoutMs: w.timeout,
       intervalMs: w.interval,
       clock,
-      signal: ctx.signal,
+      signal,
     });
     return retried(r.last, r.attempts, w.timeout);
   }
   if ('copyTo' in step) {
-    await target.copyTo(resolve(ctx.baseDir, step.copyTo.from), step.copyTo.to);
+    await target.copyTo(resolve(ctx.baseDir, step.copyTo.from), step.copyTo.to, { signal });
     return { ok: true, summary: 'copied', attempts: 1 };
   }
-  await target.copyFrom(step.copyFrom.from, resolve(ctx.baseDir, step.copyFrom.to));
+  await target.copyFrom(step.copyFrom.from, resolve(ctx.baseDir, step.copyFrom.to), { signal });
   return { ok: true, summary: 'copied', attempts: 1 };
 }
 
@@ -153,6 +157,10 @@ function emitFinished(ctx: StepContext, r: StepResult): void {
     ...(r.stdoutTail !== undefined ? { stdoutTail: r.stdoutTail } : {}),
     ...(r.stderrTail !== undefined ? { stderrTail: r.stderrTail } : {}),
   });
+}
+
+function reasonText(reason: unknown): string {
+  return reason instanceof Error ? reason.message : String(reason);
 }
 
 /** Errors that mean the machine itself is gone or unreachable: no later step can run either. */

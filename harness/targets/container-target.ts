@@ -1,6 +1,6 @@
 // Steps `on: <container>` run here: `sh -c <command>` through the Docker exec API, with the same ExecResult shape,
 // timeout and output cap as the SSH target. Why the raw API and not StartedTestContainer.exec: that one buffers all
-// output and cannot be cancelled; here output streams into capped tails and a timed-out command is killed.
+// output and cannot be cancelled; here output streams into capped tails and a timed-out or aborted command is killed.
 import { mkdir, mkdtemp, readdir, rename, rm, stat, cp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
@@ -12,7 +12,7 @@ import { HarnessError } from '../errors.js';
 import { dockerode } from '../containers/docker-client.js';
 import { killProcessTree } from '../containers/kill-tree.js';
 import { TailSink } from '../ssh/tail-sink.js';
-import type { ExecOptions, ExecResult, Target } from './target.js';
+import type { CopyOptions, ExecOptions, ExecResult, Target } from './target.js';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_MAX_OUTPUT = 1024 * 1024;
@@ -23,7 +23,8 @@ export class ContainerTarget implements Target {
   constructor(readonly name: string, private readonly container: StartedTestContainer) {}
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    const { timeoutMs = DEFAULT_TIMEOUT_MS, maxOutputBytes = DEFAULT_MAX_OUTPUT, env = {}, stdin } = options;
+    const { timeoutMs = DEFAULT_TIMEOUT_MS, maxOutputBytes = DEFAULT_MAX_OUTPUT, env = {}, stdin, signal: abort } = options;
+    abort?.throwIfAborted();
     const docker = await dockerode();
     const started = Date.now();
     const exec = await docker.getContainer(this.container.getId()).exec({
@@ -33,6 +34,7 @@ export class ContainerTarget implements Target {
       AttachStdin: stdin !== undefined,
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     });
+    abort?.throwIfAborted(); // created but never started: nothing runs
     const stream = (await exec.start({ hijack: true, stdin: stdin !== undefined })) as Duplex;
     const out = new TailSink(maxOutputBytes);
     const err = new TailSink(maxOutputBytes);
@@ -44,15 +46,24 @@ export class ContainerTarget implements Target {
     });
     if (stdin !== undefined) stream.end(stdin); // half-closes the hijacked connection: the command sees EOF
 
+    // Whichever comes first: the command ends, its timeout, or the abort (which may have come while we set up).
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      ended.then(() => false),
-      new Promise<boolean>((res) => (timer = setTimeout(() => res(true), timeoutMs))),
+    let onAbort: (() => void) | undefined;
+    const outcome = await Promise.race([
+      ended.then(() => 'ended' as const),
+      new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), timeoutMs))),
+      new Promise<'abort'>((res) => {
+        onAbort = () => res('abort');
+        if (abort?.aborted) onAbort();
+        else abort?.addEventListener('abort', onAbort, { once: true });
+      }),
     ]);
     clearTimeout(timer);
+    abort?.removeEventListener('abort', onAbort!);
+    const timedOut = outcome === 'timeout';
     let exitCode: number | null = null;
     let signal: string | undefined;
-    if (timedOut) {
+    if (outcome !== 'ended') {
       // The Docker API cannot kill an exec; kill its process tree through the host pid (local engine).
       const { Pid } = await exec.inspect();
       await killProcessTree(Pid);
@@ -64,6 +75,7 @@ export class ContainerTarget implements Target {
       exitCode = info.ExitCode ?? null;
       if (info.Running) exitCode = null; // the stream closed under a live command: the connection dropped
     }
+    abort?.throwIfAborted(); // aborted before we settled (even mid-timeout): a rejection, never a result
     return {
       command,
       exitCode,
@@ -77,7 +89,9 @@ export class ContainerTarget implements Target {
   }
 
   /** Copies a local file or directory to `remotePath` (absolute in the container; parents are created). */
-  async copyTo(localPath: string, remotePath: string): Promise<void> {
+  async copyTo(localPath: string, remotePath: string, options: CopyOptions = {}): Promise<void> {
+    // testcontainers' copies take no signal: an abort stops a copy before it starts, not halfway.
+    options.signal?.throwIfAborted();
     const target = posix.resolve('/', remotePath);
     const s = await stat(localPath).catch((e: unknown) => {
       throw new HarnessError(`copyTo ${this.name}: expected a local file or directory at ${localPath}, found none`, { cause: e });
@@ -87,7 +101,8 @@ export class ContainerTarget implements Target {
   }
 
   /** Copies `remotePath` (file or directory) out of the container to exactly `localPath`. */
-  async copyFrom(remotePath: string, localPath: string): Promise<void> {
+  async copyFrom(remotePath: string, localPath: string, options: CopyOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
     const source = posix.resolve('/', remotePath);
     const work = await mkdtemp(join(tmpdir(), 'harness-copy-'));
     try {

@@ -2,10 +2,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SshConnectionLost } from '../errors.js';
+import { pidAlive } from '../lock.js';
 import { SFTP_SERVER_PATH, startTestPeer, type TestPeer } from '../ssh/test-peer.js';
 import { SshTarget } from './ssh-target.js';
 import { generateEd25519KeyPair } from '../ssh/keygen.js';
@@ -25,6 +26,25 @@ afterEach(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Polls `probe` (real time, 50 ms apart) until it returns a value; gives up after `ms`. */
+async function eventually<T>(probe: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The pid a command wrote to `file`, once it has. */
+function pidIn(file: string): Promise<number> {
+  return eventually(async () => {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    return /^\d+\n$/.test(text) ? Number(text) : undefined;
+  });
+}
 
 async function setup(opts: { sftp?: boolean; isAlive?: () => Promise<boolean>; keepaliveIntervalMs?: number } = {}) {
   const peer = await startTestPeer({ authorizedKey: clientKey.public, sftp: opts.sftp, cwd: dir });
@@ -122,6 +142,42 @@ describe('SshTarget.exec', () => {
   });
 });
 
+describe('SshTarget.exec with an abort signal', () => {
+  it('kills a running command on abort, rejects with the reason, and keeps the connection usable', async () => {
+    const { peer, target } = await setup();
+    const pidFile = join(dir, 'abort-running.pid');
+    const ac = new AbortController();
+    const running = target.exec(`echo $$ > ${pidFile}; exec sleep 30`, { signal: ac.signal, timeoutMs: 60_000 });
+    const pid = await pidIn(pidFile);
+    const reason = new Error('SIGINT');
+    ac.abort(reason);
+    await expect(running).rejects.toBe(reason);
+    expect(peer.signalsReceived).toEqual(['KILL']);
+    // Not only did we stop waiting: the remote process is gone (30 s before sleep would have ended it).
+    await eventually(async () => (pidAlive(pid) ? undefined : true));
+    expect((await target.exec('echo still usable')).stdout).toBe('still usable\n');
+  });
+
+  it('runs nothing for a signal that is already aborted: no channel is opened', async () => {
+    const { peer, target } = await setup();
+    const reason = new Error('SIGTERM');
+    await expect(target.exec(`touch ${join(dir, 'never-made')}`, { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    expect(peer.commandsReceived).toEqual([]);
+    expect(existsSync(join(dir, 'never-made'))).toBe(false);
+  });
+
+  it('reports an abort that lands during a timeout as the abort', async () => {
+    const { peer, target } = await setup({ keepaliveIntervalMs: 0 });
+    const ac = new AbortController();
+    const reason = new Error('SIGINT');
+    // The peer stops answering, so the timeout's 2 s close grace runs out in full and the abort lands inside it.
+    const running = target.exec('sleep 30', { timeoutMs: 300, signal: ac.signal });
+    peer.freezeConnections();
+    setTimeout(() => ac.abort(reason), 600);
+    await expect(running).rejects.toBe(reason);
+  });
+});
+
 describe('SshTarget copies', () => {
   const variants = [
     { label: 'over SFTP', sftp: true },
@@ -142,6 +198,29 @@ describe('SshTarget copies', () => {
       await target.copyFrom(remote, back);
       expect((await readFile(back)).equals(payload)).toBe(true);
       expect((await stat(back)).mode & 0o777).toBe(0o750);
+    });
+
+    it(`stops a copy on abort ${v.label}, rejecting with the reason; an aborted signal copies nothing`, async () => {
+      const { peer, target } = await setup({ sftp: v.sftp });
+      const big = join(dir, `big-${v.sftp}.bin`);
+      const size = 512 * 1024 * 1024;
+      await writeFile(big, '');
+      await truncate(big, size); // sparse: costs no disk here, and far more than one abort's worth of transfer
+      const remote = join(dir, `big-remote-${v.sftp}`, 'big.bin');
+      const ac = new AbortController();
+      const reason = new Error('SIGINT');
+      const copying = target.copyTo(big, remote, { signal: ac.signal });
+      await eventually(async () => ((await stat(remote).catch(() => undefined))?.size ? true : undefined));
+      ac.abort(reason);
+      await expect(copying).rejects.toBe(reason);
+      expect((await stat(remote)).size).toBeLessThan(size);
+      if (!v.sftp) expect(peer.signalsReceived).toEqual(['KILL']);
+      // Nothing starts for an aborted signal, either way.
+      const commands = peer.commandsReceived.length;
+      await expect(target.copyFrom(remote, join(dir, `never-${v.sftp}.bin`), { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+      expect(peer.commandsReceived.length).toBe(commands);
+      expect(existsSync(join(dir, `never-${v.sftp}.bin`))).toBe(false);
+      expect((await target.exec('echo usable')).stdout).toBe('usable\n');
     });
 
     it(`reports a missing remote file ${v.label}`, async () => {

@@ -9,7 +9,7 @@ import { execGet, execPut } from '../ssh/exec-copy.js';
 import { envPrefix } from '../ssh/shell-quote.js';
 import { openSftp, SftpUnavailable, sftpGet, sftpPut } from '../ssh/sftp-copy.js';
 import { TailSink } from '../ssh/tail-sink.js';
-import type { ExecOptions, ExecResult, Target } from './target.js';
+import type { CopyOptions, ExecOptions, ExecResult, Target } from './target.js';
 
 export const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -51,6 +51,7 @@ export class SshTarget implements Target {
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    options.signal?.throwIfAborted(); // not even a reconnect for a run that is already over
     const cap = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     const stdout = new TailSink(cap);
     const stderr = new TailSink(cap);
@@ -59,13 +60,14 @@ export class SshTarget implements Target {
       const r = await runOnChannel(s.client, full, {
         timeoutMs: options.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
         stdin: options.stdin,
+        signal: options.signal,
         stdout,
         stderr,
       });
       // A channel that closed with no status and no timeout: the connection went away under it.
       if (!r.timedOut && r.exitCode === null && r.signal === undefined && !s.isOpen) throw await this.lostError(s);
       return r;
-    });
+    }, options.signal);
     return {
       command,
       exitCode: run.exitCode,
@@ -78,12 +80,12 @@ export class SshTarget implements Target {
     };
   }
 
-  async copyTo(localPath: string, remotePath: string): Promise<void> {
-    await this.copy('to', localPath, remotePath);
+  async copyTo(localPath: string, remotePath: string, options: CopyOptions = {}): Promise<void> {
+    await this.copy('to', localPath, remotePath, options.signal);
   }
 
-  async copyFrom(remotePath: string, localPath: string): Promise<void> {
-    await this.copy('from', remotePath, localPath);
+  async copyFrom(remotePath: string, localPath: string, options: CopyOptions = {}): Promise<void> {
+    await this.copy('from', remotePath, localPath, options.signal);
   }
 
   async close(): Promise<void> {
@@ -92,17 +94,23 @@ export class SshTarget implements Target {
   }
 
   /** Copies over SFTP, or with `cat` through exec when the server has no sftp subsystem. */
-  private async copy(direction: 'to' | 'from', from: string, to: string): Promise<void> {
+  private async copy(direction: 'to' | 'from', from: string, to: string, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     try {
       await this.withSession(async (s) => {
         if (this.sftpAvailable !== false) {
           try {
             const sftp = await openSftp(s.client);
             this.sftpAvailable = true;
+            // Ending the SFTP channel fails every pending request, so the copy stops where it is.
+            const onAbort = () => sftp.end();
+            signal?.addEventListener('abort', onAbort, { once: true });
             try {
+              signal?.throwIfAborted();
               if (direction === 'to') await sftpPut(sftp, from, to);
               else await sftpGet(sftp, from, to);
             } finally {
+              signal?.removeEventListener('abort', onAbort);
               sftp.end();
             }
             return;
@@ -111,18 +119,23 @@ export class SshTarget implements Target {
             this.sftpAvailable = false;
           }
         }
-        if (direction === 'to') await execPut(s.client, from, to, DEFAULT_COPY_TIMEOUT_MS);
-        else await execGet(s.client, from, to, DEFAULT_COPY_TIMEOUT_MS);
-      });
+        const o = { timeoutMs: DEFAULT_COPY_TIMEOUT_MS, signal };
+        if (direction === 'to') await execPut(s.client, from, to, o);
+        else await execGet(s.client, from, to, o);
+      }, signal);
     } catch (e) {
+      if (signal?.aborted) throw signal.reason; // whatever failed on the way out, the copy was cancelled
       if (e instanceof HarnessError) throw e;
       const where = direction === 'to' ? `${from} to ${this.name}:${to}` : `${this.name}:${from} to ${to}`;
       throw new HarnessError(`copy ${where} failed: ${(e as Error).message}`, { cause: e });
     }
   }
 
-  /** Runs `op` on the current session; if the session drops first, rejects with SshConnectionLost instead. */
-  private async withSession<T>(op: (s: SshSession) => Promise<T>): Promise<T> {
+  /**
+   * Runs `op` on the current session; if the session drops first, rejects with SshConnectionLost instead.
+   * An `op` that rejects because `signal` aborted keeps the abort reason, even if the session went away meanwhile.
+   */
+  private async withSession<T>(op: (s: SshSession) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const s = await this.currentSession();
     return new Promise<T>((resolve, reject) => {
       let settled = false;
@@ -140,7 +153,8 @@ export class SshTarget implements Target {
       op(s).then(
         (v) => settle(() => resolve(v)),
         async (e: unknown) => {
-          const err = !s.isOpen && !(e instanceof SshConnectionLost) ? await this.lostError(s) : e;
+          const cancelled = signal?.aborted && e === signal.reason;
+          const err = !cancelled && !s.isOpen && !(e instanceof SshConnectionLost) ? await this.lostError(s) : e;
           settle(() => reject(err));
         },
       );
