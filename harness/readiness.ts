@@ -62,7 +62,7 @@ export async function waitForSsh(machine: StartedMachine, opts: ReadinessOptions
     try {
       target = await opts.connect();
       phase = 'command';
-      const r = await target.exec('true', { timeoutMs: 15_000 });
+      const r = await target.exec('true', { timeoutMs: 15_000, signal: opts.signal });
       if (r.exitCode === 0) {
         opts.emit({ type: 'vm.ready', vm: machine.name, elapsedMs: clock.now() - started });
         return target;
