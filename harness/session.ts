@@ -1,6 +1,5 @@
 // A Session is a booted scenario: every machine locked, built, started and SSH-ready, with a Target each.
 // `harness run` and the vitest fixture share it: boot -> (steps | tests) -> teardown by policy.
-import { readFile } from 'node:fs/promises';
 import type { EventBus, TeardownPolicy } from './events.js';
 import { HarnessError, SshConnectionLost, VmExited } from './errors.js';
 import { projectKeyPair, keyPairFromFile, type KeyPair } from './keys.js';
@@ -188,7 +187,7 @@ export class Session {
           if (keep && l.machine) {
             const rec = await readVmRecord(this.ctx.paths.vms, name);
             if (rec) await writeVmRecord(this.ctx.paths.vms, { ...rec, kept: true });
-            emit({ type: 'teardown.finished', vm: name, policy, action: 'kept', hint: await keepHint(name, l, this.keys, this.ctx.paths) });
+            emit({ type: 'teardown.finished', vm: name, policy, action: 'kept', hint: keepHint(name, l, this.keys) });
           } else if (l.machine || l.image) {
             emit({ type: 'vm.status', vm: name, from: 'Running', to: 'Stopping' });
             await l.provider.clean(name, this.ctx.paths.vms, { preserveDisk: policy === 'preserve-disk' });
@@ -223,12 +222,11 @@ function builderName(image: Plan['vms'][number]['config']['image']): string {
   return 'builder' in image ? image.builder : 'iso';
 }
 
-async function keepHint(name: string, l: LiveVm, keys: KeyPair, paths: HarnessPaths): Promise<string> {
-  const known = `${vmFiles(paths.vms, name).dir}/known_hosts`;
-  const hasKnown = await readFile(known, 'utf8').then(() => true, () => false);
-  const port = l.machine?.sshPort;
-  return [
-    `harness vm ssh ${name}`,
-    `ssh -i ${keys.privateKeyPath} -p ${port} ${hasKnown ? `-o UserKnownHostsFile=${known}` : '-o StrictHostKeyChecking=yes'} ${l.image?.user ?? 'root'}@127.0.0.1`,
-  ].join('   or   ');
+/**
+ * How to reach a kept VM: the harness command, and plain OpenSSH with the host key pinned through a known_hosts
+ * file written into the VM dir now (printing StrictHostKeyChecking=yes without it would fail at once).
+ */
+function keepHint(name: string, l: LiveVm, keys: KeyPair): string {
+  const plain = l.vm?.sshCommand() ?? `ssh -i ${keys.privateKeyPath} -p ${l.machine?.sshPort} ${l.image?.user ?? 'root'}@127.0.0.1`;
+  return [`harness vm ssh ${name}`, plain].join('   or   ');
 }

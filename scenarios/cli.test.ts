@@ -61,6 +61,12 @@ describe('harness run', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr + r.stdout).toContain('harness vm ssh kept');
     try {
+      // The plain OpenSSH line printed beside it works as pasted (host key pinned, nothing asked), before any
+      // `harness vm ssh` has run.
+      const plain = /or {3}(ssh -i .*)$/m.exec(r.stdout + r.stderr)?.[1];
+      expect(plain, r.stdout).toMatch(/-o UserKnownHostsFile=\S+ -o StrictHostKeyChecking=yes/);
+      const pasted = await execa('sh', ['-c', `${plain} cat /root/mark`], { reject: false, timeout: 60_000, stdin: 'ignore' });
+      expect(pasted.stdout.trim(), pasted.stderr).toBe('was-here');
       const status = await cli(['vm', 'status', 'kept', '--json']);
       expect(JSON.parse(status.stdout).status).toBe('Running');
       const ssh = await cli(['vm', 'ssh', 'kept', '--', 'cat', '/root/mark']);
