@@ -39,7 +39,7 @@ export function formatRunReport(r: RunReport): string {
   out.push('', `steps: ${r.summary.passed} passed, ${r.summary.failed} failed, ${r.summary.skipped} skipped`);
   for (const s of r.steps) {
     const mark = s.status === 'passed' ? 'ok  ' : s.status === 'failed' ? 'FAIL' : 'skip';
-    out.push(`  ${mark} #${s.index} ${s.name}  on ${s.on}  ${secs(s.durationMs)}`);
+    out.push(`  ${mark} step ${s.index + 1} ${s.name}  on ${s.on}  ${secs(s.durationMs)}`); // 1-based, as the terminal reporter counts
     if (s.status !== 'failed') continue;
     if (s.command !== null) out.push(`      command: ${s.command}`);
     if (s.exitCode !== null) out.push(`      exit code: ${s.exitCode}`);

@@ -56,7 +56,7 @@ describe('harness runs', () => {
   it('shows a run: failures with their output tails, artifacts and the VM timeline', async () => {
     const { out } = await harness('show', 'web-2');
     expect(out).toContain('run web-2  FAILED (exit 1)');
-    expect(out).toMatch(/FAIL #1 db reachable from web[\s\S]*command: nc -z db 5432[\s\S]*Connection refused/);
+    expect(out).toMatch(/FAIL step 2 db reachable from web[\s\S]*command: nc -z db 5432[\s\S]*Connection refused/);
     expect(out).toContain('console-log    /vms/web/web.log');
     expect(out).toMatch(/timeline:[\s\S]*web +Info +StatusChanged: Starting -> Running/);
     await expect(harness('show', 'nope')).rejects.toThrow(/expected a run with id nope/);
