@@ -11,7 +11,6 @@ export interface CliIo {
 export interface CliCommand {
   /** First word(s) on the command line, e.g. "run", "vm", "runs", "iso", "db", "doctor". */
   name: string;
-  summary: string;
   /** Full usage text printed for --help and on usage errors. */
   usage: string;
   /** Returns the process exit code. Throw a HarnessError to let main map it to its exit code. */

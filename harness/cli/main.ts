@@ -4,11 +4,6 @@ import { HarnessError } from '../errors.js';
 import { UsageError, type CliIo } from './command.js';
 import { commands } from './commands/index.js';
 import { harnessPaths } from '../paths.js';
-import { reapOrphans } from '../reap.js';
-// Extension points: crash recovery for run records and containers, doctor's docker probe, the libvirt provider.
-import '../reap-records.js';
-import '../containers/register.js';
-import '../providers/libvirt.js';
 
 export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
   const [name, ...rest] = argv;
@@ -16,17 +11,19 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     io.out(helpText());
     return name ? 0 : 2;
   }
-  const cmd = commands.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     io.err(`harness: unknown command "${name}"\n\n${helpText()}`);
     return 2;
   }
+  const cmd = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(cmd.usage + '\n');
     return 0;
   }
   try {
     // Crash recovery before any command: orphans of a killed harness are reaped by the marks it left.
+    const { reapOrphans } = await import('./extensions.js');
     await reapOrphans(harnessPaths(io.env, io.cwd), (m) => io.err(`harness: ${m}\n`));
     return await cmd.run(rest, io);
   } catch (e) {

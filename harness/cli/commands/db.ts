@@ -15,7 +15,6 @@ The database is --db, else $HARNESS_DB, else vms/harness.db.`;
 
 export const dbCommand: CliCommand = {
   name: 'db',
-  summary: 'migrate, roll back, inspect or reset the run database',
   usage,
   async run(args, io) {
     const [sub, ...rest] = args;

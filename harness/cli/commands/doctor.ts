@@ -31,7 +31,6 @@ const TOOLS: ToolCheck[] = [
 
 export const doctorCommand: CliCommand = {
   name: 'doctor',
-  summary: 'say which providers and tools work here, why not, and how to fix it',
   usage: 'usage: harness doctor [--json]',
   async run(args, io) {
     const { values } = parse(args, { json: { type: 'boolean' } }, false);

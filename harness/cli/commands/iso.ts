@@ -26,7 +26,6 @@ const usage = `usage:
 
 export const isoCommand: CliCommand = {
   name: 'iso',
-  summary: 'build images and manage the image cache (build, list, prune)',
   usage,
   async run(args, io) {
     const [sub, ...rest] = args;

@@ -13,7 +13,6 @@ import { forceCleanup } from '../../force-cleanup.js';
 
 export const runCommand: CliCommand = {
   name: 'run',
-  summary: 'run a scenario file: boot its machines, run its steps, tear down by policy',
   usage: `usage: harness run FILE [options]
   --keep                 leave the VMs running afterwards (prints how to ssh in)
   --keep-on-failure      keep the VMs only if a step fails

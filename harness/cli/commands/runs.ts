@@ -22,7 +22,6 @@ const STATUSES = ['running', 'passed', 'failed', 'aborted', 'invalid', 'error'];
 
 export const runsCommand: CliCommand = {
   name: 'runs',
-  summary: 'list, show, find flaky steps in, prune and merge run records',
   usage,
   async run(args, io) {
     const [sub, ...rest] = args;

@@ -35,7 +35,6 @@ export async function missingPackages(): Promise<string[]> {
 
 export const setupCommand: CliCommand = {
   name: 'setup',
-  summary: 'install missing host packages (as root) and build the tiny image',
   usage: 'usage: harness setup [--no-install]   (without root, prints the apt-get command to run)',
   async run(args, io) {
     const { values } = parse(args, { 'no-install': { type: 'boolean' } }, false);

@@ -23,7 +23,6 @@ const USAGE = `usage: harness vm <list|status|ssh|stop|clean> ...
 
 export const vmCommand: CliCommand = {
   name: 'vm',
-  summary: 'list, inspect, ssh into, stop and clean VMs in vms/',
   usage: USAGE,
   async run(args, io) {
     const [sub, ...rest] = args;
