@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { classifyNixFailure, NixBuildFailed, NixFlakesDisabled, NixNetworkUnavailable } from './nix-errors.js';
+import { classifyNixFailure, NixBuildFailed, NixFlakesDisabled, NixNetworkUnavailable, NixSetupIncomplete } from './nix-errors.js';
 
 const sample = (name: string) => readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'testing', 'samples', name), 'utf8').split('\n');
 
@@ -13,10 +13,16 @@ describe('classifyNixFailure on real nix output', () => {
     ['nix-2.8-nix-command-disabled.stderr', NixFlakesDisabled],
     ['nix-2.8-network-failure.stderr', NixNetworkUnavailable],
     ['nix-2.8-builder-failed.stderr', NixBuildFailed],
+    ['nix-2.8-no-build-users-group.stderr', NixSetupIncomplete],
   ])('%s', (name, cls) => {
     const err = classifyNixFailure('nix build', 1, sample(name));
     expect(err).toBeInstanceOf(cls);
     expect(err.constructor).toBe(cls);
+  });
+
+  it('nix-bin without its build users names the package that creates them', () => {
+    const err = classifyNixFailure('nix build', 1, sample('nix-2.8-no-build-users-group.stderr'));
+    expect(err.message).toMatch(/^nix is not set up for builds here: the group 'nixbld' specified in 'build-users-group' does not exist\n  fix: apt-get install -y nix-setup-systemd/);
   });
 
   it('binary-cache warnings alone never make a failure a network failure', () => {

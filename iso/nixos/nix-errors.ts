@@ -13,6 +13,10 @@ export const NIXOS_GENERATE_FIX =
 export const FLAKES_FIX =
   "pass --extra-experimental-features 'nix-command flakes' to nix, or add `experimental-features = nix-command flakes` to /etc/nix/nix.conf";
 
+export const BUILD_USERS_FIX =
+  "apt-get install -y nix-setup-systemd (creates the nixbld group and build users nix expects when run as root), " +
+  'or for single-user builds as root add `build-users-group =` to /etc/nix/nix.conf';
+
 /** Base of every nix build failure: the command, its exit code and the last lines of its log. */
 export class NixBuildError extends HarnessError {
   constructor(
@@ -27,12 +31,15 @@ export class NixBuildError extends HarnessError {
 
 /** nix refused: the flakes / nix-command experimental features are off (and the flag did not help). */
 export class NixFlakesDisabled extends NixBuildError {}
+/** nix is installed but not set up: run as root it wants the nixbld build users, which nix-bin alone lacks. */
+export class NixSetupIncomplete extends NixBuildError {}
 /** nix had to download something (nixpkgs, binary cache) and could not reach it. */
 export class NixNetworkUnavailable extends NixBuildError {}
 /** The build ran and failed (evaluation error, a builder failed, no ISO in the output). */
 export class NixBuildFailed extends NixBuildError {}
 
 const FLAKES_RE = /experimental (Nix )?feature '(flakes|nix-command)' is disabled/;
+const BUILD_USERS_RE = /the group '[^']+' specified in 'build-users-group' does not exist/;
 const NETWORK_RE =
   /unable to download|Could not resolve host|Couldn't resolve host|Couldn't connect to server|Temporary failure in name resolution|Network is unreachable|unable to (fetch|access) .*(github|https?:)/i;
 
@@ -43,6 +50,10 @@ export function classifyNixFailure(command: string, exitCode: number | undefined
   const flakes = significant.find((l) => FLAKES_RE.test(l));
   if (flakes) {
     return new NixFlakesDisabled(`nix refused the build: ${flakes.trim()}\n  fix: ${FLAKES_FIX}`, command, exitCode, tail);
+  }
+  const users = significant.find((l) => BUILD_USERS_RE.test(l));
+  if (users) {
+    return new NixSetupIncomplete(`nix is not set up for builds here: ${users.replace(/^\s*error:\s*/, '').trim()}\n  fix: ${BUILD_USERS_FIX}`, command, exitCode, tail);
   }
   const net = significant.find((l) => NETWORK_RE.test(l));
   if (net) {

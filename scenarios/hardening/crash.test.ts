@@ -9,6 +9,7 @@ import { pidAlive } from '../../harness/lock.js';
 import { domainName } from '../../harness/providers/libvirt/naming.js';
 import { containersWithLabel, dockerReady } from '../../harness/containers/test-helpers.js';
 import { LABEL_DIR, LABEL_HOST, LABEL_OWNER, LABEL_PID, OWNER } from '../../harness/containers/labels.js';
+import { ensureBaseImage } from '../../harness/containers/local-image.js';
 import {
   cli,
   deadPid,
@@ -192,7 +193,9 @@ describe.skipIf(!docker)(`harness killed with SIGKILL (containers)${docker ? '' 
       `name: crash-ctr\ncontainers:\n  box: { image: harness/busybox, command: [sleep, "3600"] }\nsteps:\n  - name: sleeps\n    on: box\n    run: "sleep 600 || echo ${mark}"\n    timeout: 900s\n`,
     );
     // Another host's harness container, with a dead owner pid: not ours to judge, whatever its labels say.
-    const foreign = await execa('docker', ['run', '-d', '--label', `${LABEL_OWNER}=${OWNER}`, '--label', `${LABEL_HOST}=some-other-host`, '--label', `${LABEL_PID}=${await deadPid()}`, 'harness/busybox', 'sleep', '3600']);
+    // The base image may not exist yet on a fresh machine (no other suite need have built it): build it here.
+    const base = await ensureBaseImage();
+    const foreign = await execa('docker', ['run', '-d', '--label', `${LABEL_OWNER}=${OWNER}`, '--label', `${LABEL_HOST}=some-other-host`, '--label', `${LABEL_PID}=${await deadPid()}`, base.tag, 'sleep', '3600']);
     const foreignId = foreign.stdout.trim();
     const run = startRun(sb, file);
     try {
