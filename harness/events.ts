@@ -47,7 +47,11 @@ export type HarnessEvent = Base &
     | { type: 'vm.waiting'; vm: string; phase: 'tcp' | 'handshake' | 'command'; elapsedMs: number; lastError?: string }
     | { type: 'vm.ready'; vm: string; elapsedMs: number }
     | { type: 'vm.event'; vm: string; kind: VmEventKind; severity: Severity; message: string; details?: Record<string, unknown> }
-    | { type: 'vm.log'; vm: string; stream: 'console' | 'command' | 'container'; line: string }
+    /**
+     * One line a machine printed. console: the serial console; container: a container's own log; command: what the
+     * harness ran (a step's command line, and notes such as output truncation); stdout/stderr: that command's output.
+     */
+    | { type: 'vm.log'; vm: string; stream: 'console' | 'command' | 'container' | 'stdout' | 'stderr'; line: string }
     | { type: 'step.started'; index: number; name: string; on: string }
     | {
         type: 'step.finished';
@@ -61,6 +65,10 @@ export type HarnessEvent = Base &
         error?: string;
         stdoutTail?: string;
         stderrTail?: string;
+        /** Bytes the output cap dropped from the start of each stream of the last command (present when a command ran). */
+        droppedBytes?: { stdout: number; stderr: number };
+        /** The output cap of that command, per stream: only its last outputCapBytes bytes were kept. */
+        outputCapBytes?: number;
       }
     | { type: 'artifact'; vm?: string; kind: 'console-log' | 'container-log' | 'kubeconfig' | 'report' | 'disk'; path: string }
     | { type: 'teardown.started'; vm: string; policy: TeardownPolicy }

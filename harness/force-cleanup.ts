@@ -1,23 +1,78 @@
-// The second Ctrl-C: no more waiting for graceful teardown. Kill every machine of the plan and remove its state.
+// The second Ctrl-C: no more waiting for graceful teardown. Every machine this run started (VMs of every provider,
+// and containers) is killed at once by its provider's forceClean, then its state goes by policy: destroy and
+// keep-on-failure remove it, preserve-disk keeps the disk (disk.qcow2, or a container's named volume), keep kills
+// it but leaves its state. Only machines whose lock this process holds are touched: a run still waiting for
+// another run's lock must not kill that run's VM. Each machine is bounded in time (a slow libvirtd or dockerd
+// cannot hold the exit); one that did not finish keeps its lock, so the next command's crash reaper finishes it.
+import { hostname } from 'node:os';
 import type { HarnessPaths } from './paths.js';
 import type { Plan } from './plan.js';
 import { vmFiles } from './paths.js';
-import { breakLock } from './lock.js';
-import { livePid, removeVmDir } from './providers/vm-state.js';
+import { breakLock, readHolder } from './lock.js';
+import { getProvider } from './providers/registry.js';
+import type { ForceCleanOptions } from './providers/provider.js';
 
-export async function forceCleanup(plan: Plan, paths: HarnessPaths): Promise<void> {
+export interface ForceCleanupOptions {
+  /** Upper bound per machine (they are cleaned in parallel). Default 5 s. */
+  timeoutMs?: number;
+  /** Told about each machine that could not be cleaned in time. */
+  log?: (message: string) => void;
+}
+
+interface Job {
+  what: string;
+  /** Its name under vms/ (state dir and lock). */
+  name: string;
+  clean: () => Promise<void>;
+}
+
+export async function forceCleanup(plan: Plan, paths: HarnessPaths, opts: ForceCleanupOptions = {}): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 5_000;
+  const policy: ForceCleanOptions = { keep: plan.teardown === 'keep', preserveDisk: plan.teardown === 'preserve-disk', timeoutMs };
+  const jobs: Job[] = [
+    ...plan.vms.map((v) => ({
+      what: `VM ${v.name}`,
+      name: v.name,
+      clean: async () => {
+        const provider = getProvider(v.config.provider, { paths, privateKeyPath: '' });
+        if (!provider.forceClean) throw new Error(`the ${provider.name} provider cannot force-clean`);
+        await provider.forceClean(v.name, paths.vms, { ...policy, config: v.config });
+      },
+    })),
+    // Loaded only when the scenario has containers: VM-only runs never load testcontainers.
+    ...Object.keys(plan.scenario.containers).map((key) => ({
+      what: `container ${key}`,
+      name: key,
+      clean: async () => {
+        const { ContainerProvider } = await import('./containers/container-provider.js');
+        await new ContainerProvider().forceClean(key, paths.vms, policy);
+      },
+    })),
+  ];
   await Promise.all(
-    plan.vms.map(async (v) => {
-      const pid = await livePid(paths.vms, v.name);
-      if (pid) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone already */
-        }
+    jobs.map(async (job) => {
+      const lock = vmFiles(paths.vms, job.name).lock;
+      if (!(await heldByThisProcess(lock))) return; // not ours (yet), or the graceful teardown already finished it
+      try {
+        await bounded(job.clean(), timeoutMs);
+        await breakLock(lock);
+      } catch (e) {
+        opts.log?.(`${job.what}: ${(e as Error).message}; the next harness command reaps what is left`);
       }
-      if (plan.teardown !== 'keep') await removeVmDir(paths.vms, v.name, plan.teardown === 'preserve-disk');
-      await breakLock(vmFiles(paths.vms, v.name).lock);
     }),
   );
+}
+
+async function heldByThisProcess(lock: string): Promise<boolean> {
+  const holder = await readHolder(lock);
+  return holder?.pid === process.pid && holder.host === hostname();
+}
+
+function bounded<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`not done within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

@@ -15,7 +15,13 @@ export interface HarnessPaths {
   db: string;
 }
 
-export function harnessPaths(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): HarnessPaths {
+/** Command-line overrides. Like any CLI argument, a relative path resolves against the working directory. */
+export interface PathFlags {
+  /** `--db FILE` (run, runs, db): wins over HARNESS_DB. */
+  db?: string;
+}
+
+export function harnessPaths(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), flags: PathFlags = {}): HarnessPaths {
   const root = resolve(env.HARNESS_PROJECT_DIR ?? cwd);
   const vms = resolve(root, env.HARNESS_VMS_DIR ?? 'vms');
   return {
@@ -23,7 +29,7 @@ export function harnessPaths(env: NodeJS.ProcessEnv = process.env, cwd = process
     vms,
     cache: resolve(root, env.HARNESS_CACHE_DIR ?? join('.harness', 'cache')),
     keys: resolve(root, env.HARNESS_KEYS_DIR ?? join('.harness', 'keys')),
-    db: resolve(root, env.HARNESS_DB ?? join(vms, 'harness.db')),
+    db: flags.db ? resolve(cwd, flags.db) : resolve(root, env.HARNESS_DB ?? join(vms, 'harness.db')),
   };
 }
 

@@ -11,12 +11,17 @@ import { getProvider, type ProviderContext } from './providers/registry.js';
 import type { Provider, StartedMachine, BuiltImage } from './providers/provider.js';
 import { consoleTail, readVmRecord, writeVmRecord } from './providers/vm-state.js';
 import { waitForSsh } from './readiness.js';
+import { redactConsoleLog } from './redact-file.js';
 import { connectSsh } from './ssh/connect.js';
 import { SshTarget } from './targets/ssh-target.js';
 import type { Target } from './targets/target.js';
 import { RunningVm } from './machine.js';
 import { buildImage } from '../iso/index.js';
 import { probeKernelFromCache } from '../iso/probe-kernel.js';
+import { scenarioFileLocator } from './scenario/file-locator.js';
+
+/** Console lines a destroyed or disk-preserved VM leaves in its run (its log file is removed with its dir). */
+export const CONSOLE_LINES_KEPT = 200;
 
 export interface SessionContext {
   bus: EventBus;
@@ -107,6 +112,9 @@ export class Session {
       baseDir: this.plan.dir,
       signal,
       onProgress: (message) => emit({ type: 'log', level: 'info', message: `${planned.name}: ${message}` }),
+      // Image errors name the scenario file, line and field; cloud-init seeds take their hostname from the VM.
+      source: { file: this.plan.file, path: ['vms', planned.key, 'image'], locate: scenarioFileLocator(this.plan.file) },
+      vmName: planned.name,
     });
     live.image = image;
     emit({ type: 'image.finished', vm: planned.name, builder: image.builder, path: image.path, cacheKey: image.cacheKey, reused: image.reused ?? false, durationMs: Date.now() - t0 });
@@ -187,8 +195,18 @@ export class Session {
           if (keep && l.machine) {
             const rec = await readVmRecord(this.ctx.paths.vms, name);
             if (rec) await writeVmRecord(this.ctx.paths.vms, { ...rec, kept: true });
+            // The console log stays (the VM runs on): what the run put there is redacted now, in place, and qemu /
+            // virtlogd keep appending to the same file; output after this is redacted when `harness vm stop` runs.
+            await redactConsoleLog(l.machine.consoleLog, { live: true }).catch((e: unknown) =>
+              emit({ type: 'log', level: 'warn', message: `${name}: could not redact the console log ${l.machine!.consoleLog}: ${(e as Error).message}` }),
+            );
             emit({ type: 'teardown.finished', vm: name, policy, action: 'kept', hint: keepHint(name, l, this.keys) });
           } else if (l.machine || l.image) {
+            // The console log goes with the VM dir: its last lines go into the run first (redacted), so the record,
+            // the HTML and JUnit reports still show how the machine's console ended.
+            if (l.machine) {
+              for (const line of await consoleTail(l.machine.consoleLog, CONSOLE_LINES_KEPT).catch(() => [])) emit({ type: 'vm.log', vm: name, stream: 'console', line });
+            }
             emit({ type: 'vm.status', vm: name, from: 'Running', to: 'Stopping' });
             await l.provider.clean(name, this.ctx.paths.vms, { preserveDisk: policy === 'preserve-disk' });
             emit({ type: 'vm.status', vm: name, from: 'Stopping', to: policy === 'preserve-disk' ? 'Stopped' : 'NotCreated' });

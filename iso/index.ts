@@ -10,9 +10,13 @@ import { buildTinyImage } from './tiny/index.js';
 import { buildNixosImage } from './nixos/index.js';
 import { buildCloudInitImage } from './cloud-init/index.js';
 import type { BuildImageOptions } from './types.js';
+import { relocateImageIssues, sourceFileOf } from './image-source.js';
 
 export type { BuildImageOptions } from './types.js';
 export { listImages, pruneImages } from './cache.js';
+export { listDownloads, pruneDownloads } from './downloads-cache.js';
+export { cachePathsInUse } from './in-use.js';
+export type { ImageSource } from './image-source.js';
 
 export async function buildImage(image: ImageConfig, opts: BuildImageOptions): Promise<BuiltImage> {
   opts.signal?.throwIfAborted();
@@ -34,7 +38,8 @@ async function userIso(image: Extract<ImageConfig, { iso: string }>, opts: Build
   const path = resolve(opts.baseDir ?? process.cwd(), image.iso);
   const st = await stat(path).catch(() => undefined);
   if (!st?.isFile()) {
-    throw new ScenarioError([{ file: opts.baseDir ?? process.cwd(), path: 'image.iso', expected: 'an existing ISO file', found: st ? `${path} (not a regular file)` : `${path} (no such file)` }]);
+    const issue = { file: sourceFileOf(opts), path: 'image.iso', expected: 'an existing ISO file', found: st ? `${path} (not a regular file)` : `${path} (no such file)` };
+    throw relocateImageIssues(new ScenarioError([issue]), opts.source);
   }
   const cacheKey = createHash('sha256').update(`iso\0${path}\0${st.size}\0${st.mtimeMs}`).digest('hex');
   opts.onProgress?.(`using ISO ${path}${image.hostKey ? '' : ' (no hostKey given: the harness cannot pin its host key)'}`);

@@ -11,6 +11,10 @@ export interface BuildImageOptions {
   baseDir?: string;
   onProgress?: (msg: string) => void;
   signal?: AbortSignal;
+  /** Where the image config sits in its scenario (file, field path, positions): builder errors name it. */
+  source?: import('./image-source.js').ImageSource;
+  /** The VM the image is for: cloud-init seeds take their hostname and instance-id from it. */
+  vmName?: string;
 }
 
 export type ImageBuilder<C extends ImageConfig = ImageConfig> = (image: C, opts: BuildImageOptions) => Promise<BuiltImage>;
@@ -22,8 +26,11 @@ export interface GuestImageBuildOptions {
   cacheDir: string;
   /** Folder relative paths in the image config are read from (the scenario file's folder). */
   baseDir?: string;
-  /** The scenario file, for error messages. */
+  /** The scenario file, for error messages (`source` says more: field path and positions). */
   sourceFile?: string;
+  source?: import('./image-source.js').ImageSource;
+  /** The VM the image is for (cloud-init: hostname and instance-id derive from it unless hostName is given). */
+  vmName?: string;
   hostName?: string;
   onProgress?: (line: string) => void;
   /** Environment for the external tools (PATH decides which one runs). */

@@ -127,6 +127,20 @@ describe('junit reporter', () => {
     );
   });
 
+  it('says in the failure text when the output cap dropped bytes, and which end was kept', () => {
+    const MiB = 1024 * 1024;
+    const events = failedRun().map((e) =>
+      e.type === 'step.finished' && e.status === 'failed' ? { ...e, droppedBytes: { stdout: 5 * MiB + 512 * 1024, stderr: 10 }, outputCapBytes: MiB } : e,
+    );
+    const c = new RunCollector();
+    events.forEach((e) => c.apply(e));
+    const failure = findAll(parseXml(renderJunit([...c.runs.values()])), 'failure')[0]!;
+    expect(failure.text).toContain('stdout truncated: 5.5 MiB dropped (kept the last 1 MiB)\nstderr truncated: 10 bytes dropped (kept the last 1 MiB)\n');
+    const plain = new RunCollector();
+    failedRun().forEach((e) => plain.apply(e));
+    expect(renderJunit([...plain.runs.values()])).not.toContain('truncated');
+  });
+
   it('writes an empty but valid document when no run happened', async () => {
     const path = join(dir, 'empty.xml');
     await createJunitReporter({ path }).close();

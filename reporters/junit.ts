@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { HarnessEvent, Subscriber } from '../harness/events.js';
+import { truncationNotes } from '../harness/steps/truncation.js';
 import { loadConsoles, type ConsoleSource } from './log-tail.js';
 import { bootFailure, RunCollector, runEnd, type RunModel, type StepModel } from './run-model.js';
 import { tailLines } from './text.js';
@@ -109,6 +110,7 @@ function stepCase(r: RunModel, s: StepModel, tail: number): Case {
   if (s.command !== undefined) body.push(`command: ${s.command}`);
   if (s.exitCode !== undefined) body.push(`exit code: ${s.exitCode === null ? 'none (killed or disconnected)' : s.exitCode}`);
   if (s.error) body.push(`error: ${s.error}`);
+  body.push(...truncationNotes(s.droppedBytes, s.outputCapBytes));
   if (s.stdoutTail) body.push('stdout (tail):', ...tailLines(s.stdoutTail, tail).map((l) => `  ${l}`));
   if (s.stderrTail) body.push('stderr (tail):', ...tailLines(s.stderrTail, tail).map((l) => `  ${l}`));
   if (s.status === 'running') return { ...base, outcome: { kind: 'error', message: 'step did not finish', type: 'StepAborted', body: body.join('\n') } };

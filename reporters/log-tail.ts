@@ -1,30 +1,20 @@
 // Reads the tail of each VM's console log file (the qemu serial log named by `artifact` events) when a report is
-// written, so file-based reports embed the console without the run having streamed it line by line.
-import { open } from 'node:fs/promises';
+// written, so file-based reports embed the console without the run having streamed it line by line. What is read
+// is redacted first (harness/redact-file.ts): qemu writes the file itself, secrets included.
 import { resolve } from 'node:path';
+import { readRedactedTail } from '../harness/redact-file.js';
 import type { RunModel } from './run-model.js';
 
 /** Console text per VM name, and where it came from. */
 export type ConsoleSource = Map<string, { lines: string[]; from: string }>;
 
-/** The last `maxLines` lines within the last `maxBytes` of a file (a cut first line dropped); undefined if unreadable. */
+/** The last `maxLines` lines within the last `maxBytes` of a file (a cut first line dropped), redacted; undefined if unreadable. */
 export async function readLogTail(path: string, maxLines: number, maxBytes = 256 * 1024): Promise<string[] | undefined> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-    const { size } = await fh.stat();
-    const start = Math.max(0, size - maxBytes);
-    const buf = Buffer.alloc(size - start);
-    await fh.read(buf, 0, buf.length, start);
-    let lines = buf.toString('utf8').split(/\r?\n/);
-    if (start > 0) lines = lines.slice(1);
-    if (lines.at(-1) === '') lines.pop();
-    return lines.slice(-maxLines);
-  } catch {
-    return undefined;
-  } finally {
-    await fh?.close();
-  }
+  const text = await readRedactedTail(path, maxBytes);
+  if (text === undefined) return undefined;
+  const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop();
+  return lines.slice(-maxLines);
 }
 
 /**

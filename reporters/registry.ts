@@ -2,14 +2,13 @@
 // `reporters:` list of harness.config.yaml (`reporters: [terminal, {junit: out.xml}, {html: {path: r.html}}]`).
 // A name -> factory registry with typed options per reporter; both sources are validated up front, so a typo
 // fails before any VM boots, with the file:line:col (or the flag) and the known names.
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
+import { isMap, isScalar, isSeq, type Node, type Pair } from 'yaml';
 import { z } from 'zod';
-import { formatIssue, HarnessError, type ScenarioIssue } from '../harness/errors.js';
+import type { ScenarioIssue } from '../harness/errors.js';
 import type { Subscriber } from '../harness/events.js';
 import { describeValue } from '../harness/scenario/describe-value.js';
-import { yamlLocator } from '../harness/scenario/positions.js';
+import { ConfigError, configFilePath, parseConfigDocument, readConfigText } from './config-file.js';
 import { createHtmlReporter } from './html.js';
 import { JsonReporter } from './json.js';
 import { createJunitReporter } from './junit.js';
@@ -24,6 +23,8 @@ export interface ReporterContext {
   stream: { write(s: string): unknown };
   isTTY: boolean;
   columns?: number;
+  /** command_logs lines kept per VM, for a `sqlite` reporter (see log-lines.ts; default 500). */
+  logLines?: number;
 }
 
 /** A validated reporter choice: the name, its parsed options, and where it was written (for later errors). */
@@ -36,12 +37,9 @@ export interface ReporterSpec {
 }
 
 /** A bad --reporter value or reporters: list (exit 2, like any invalid input). */
-export class ReporterConfigError extends HarnessError {
-  override readonly exitCode = 2;
-  constructor(readonly issues: ScenarioIssue[]) {
-    super(issues.map(formatIssue).join('\n'));
-  }
-}
+export class ReporterConfigError extends ConfigError {}
+
+export { configFilePath };
 
 const positiveInt = z.number('a positive whole number').int('a positive whole number').positive('a positive whole number');
 const pathOption = (fallback: string) => z.string('a file path').min(1, 'a file path').default(fallback);
@@ -51,6 +49,8 @@ interface ReporterDefinition<S extends z.ZodType<Record<string, unknown>>> {
   /** The option a bare string sets (`junit: out.xml` = `junit: {path: out.xml}`); none = the reporter takes no string. */
   shorthand?: 'path';
   options: S;
+  /** The file the reporter writes, if any (recorded as a `report` artifact of the run). */
+  output?(options: z.output<S>, baseDir: string): string;
   create(options: z.output<S>, ctx: ReporterContext, baseDir: string): Subscriber | Promise<Subscriber>;
 }
 
@@ -69,18 +69,21 @@ export const reporters = {
     summary: 'JUnit XML for CI (one testsuite per scenario, one testcase per step)',
     shorthand: 'path',
     options: z.strictObject({ path: pathOption('junit.xml'), consoleLines: positiveInt.optional(), tailLines: positiveInt.optional() }),
+    output: (o, base) => resolve(base, o.path),
     create: (o, ctx, base) => createJunitReporter({ ...o, path: resolve(base, o.path), baseDir: ctx.cwd }),
   }),
   html: define({
     summary: 'one self-contained HTML page: timeline, steps, console logs',
     shorthand: 'path',
     options: z.strictObject({ path: pathOption('report.html'), consoleLines: positiveInt.optional(), tailLines: positiveInt.optional() }),
+    output: (o, base) => resolve(base, o.path),
     create: (o, ctx, base) => createHtmlReporter({ ...o, path: resolve(base, o.path), baseDir: ctx.cwd }),
   }),
   json: define({
     summary: 'the run report as JSON (what `harness runs show --json` prints)',
     shorthand: 'path',
     options: z.strictObject({ path: pathOption('run.json') }),
+    output: (o, base) => resolve(base, o.path),
     create: (o, _ctx, base) => new JsonReporter(resolve(base, o.path)),
   }),
   sqlite: define({
@@ -91,7 +94,8 @@ export const reporters = {
       // Loaded lazily: only runs that record pay for opening the native SQLite module.
       const { SqliteRecorder } = await import('./sqlite-recorder.js');
       const { resolveDbPath } = await import('../harness/store/db.js');
-      return SqliteRecorder.open(o.path ? resolve(base, o.path) : resolveDbPath(undefined, ctx.env, ctx.cwd));
+      const path = o.path ? resolve(base, o.path) : resolveDbPath(undefined, ctx.env, ctx.cwd);
+      return SqliteRecorder.open(path, ctx.logLines !== undefined ? { logCapPerVm: ctx.logLines } : {});
     },
   }),
 };
@@ -162,47 +166,23 @@ export function parseReporterFlag(values: string | string[]): ReporterSpec[] {
   return specs;
 }
 
-/** The config file a project root has, by its fixed name. */
-export function configFilePath(root: string): string {
-  return resolve(root, 'harness.config.yaml');
-}
-
 /**
  * Reads the `reporters:` list of a config file. Undefined when the file or the key is absent (use the default);
  * throws ReporterConfigError naming file:line:col for a YAML error, a wrong shape, an unknown name or a bad option.
  * Other top-level keys belong to other parts of the harness and are left alone.
  */
 export async function loadReporterConfig(file: string): Promise<ReporterSpec[] | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  return parseReporterConfig(text, file);
+  const text = await readConfigText(file);
+  return text === undefined ? undefined : parseReporterConfig(text, file);
 }
 
 /** `loadReporterConfig` on text already read (tests, and callers that read the file themselves). */
 export function parseReporterConfig(text: string, file: string): ReporterSpec[] | undefined {
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  if (doc.errors.length) {
-    throw new ReporterConfigError(
-      doc.errors.map((e) => {
-        const pos = lc.linePos(e.pos[0]);
-        return { file, line: pos.line, col: pos.col, path: '', expected: 'valid YAML', found: e.message.split('\n')[0]! };
-      }),
-    );
-  }
-  const locator = yamlLocator(doc, lc);
-  const at = (path: (string | number)[], where: 'key' | 'value' = 'value') => locator.locate(path, where);
-  const root = doc.contents;
-  if (root === null || (isScalar(root) && root.value === null)) return undefined;
-  if (!isMap(root)) throw new ReporterConfigError([{ file, ...at([]), path: '', expected: 'a map of settings (reporters: [...])', found: describeValue(doc.toJS()) }]);
-  const pair = (root.items as Pair[]).find((p) => isScalar(p.key) && p.key.value === 'reporters');
-  if (!pair) return undefined;
-  const list = pair.value as Node | null;
+  const doc = parseConfigDocument(text, file, (issues) => new ReporterConfigError(issues));
+  const entry = doc?.entry('reporters');
+  if (!doc || !entry) return undefined;
+  const { at } = doc;
+  const list = entry.node;
   if (!isSeq(list)) {
     throw new ReporterConfigError([{ file, ...at(['reporters']), path: 'reporters', expected: 'a list such as [terminal, {junit: out.xml}]', found: describeValue((list as Node | null)?.toJSON?.() ?? null) }]);
   }
@@ -256,9 +236,19 @@ export async function createReporters(specs: ReporterSpec[], ctx: ReporterContex
  * `configFile` defaults to harness.config.yaml in ctx.cwd.
  */
 export async function resolveReporters(o: { flag?: string | string[]; configFile?: string; ctx: ReporterContext }): Promise<Subscriber[]> {
+  return createReporters(await resolveReporterSpecs(o), o.ctx);
+}
+
+/** The validated choice `resolveReporters` builds: the flag's, else the config file's, else the terminal alone. */
+export async function resolveReporterSpecs(o: { flag?: string | string[]; configFile?: string; ctx: { cwd: string } }): Promise<ReporterSpec[]> {
   const fromFlag = o.flag !== undefined && (Array.isArray(o.flag) ? o.flag.length > 0 : true) ? parseReporterFlag(o.flag) : undefined;
-  const specs = fromFlag ?? (await loadReporterConfig(o.configFile ?? configFilePath(o.ctx.cwd))) ?? parseReporterFlag('terminal');
-  return createReporters(specs, o.ctx);
+  return fromFlag ?? (await loadReporterConfig(o.configFile ?? configFilePath(o.ctx.cwd))) ?? parseReporterFlag('terminal');
+}
+
+/** The absolute path of the file a spec's reporter writes (junit, html, json), or undefined (terminal, sqlite). */
+export function reportFileOf(spec: ReporterSpec, ctx: { cwd: string }): string | undefined {
+  const def = reporters[spec.name] as ReporterDefinition<z.ZodType<Record<string, unknown>>>;
+  return def.output?.(spec.options, spec.baseDir ?? ctx.cwd);
 }
 
 /** One line per reporter, for --help texts. */

@@ -42,6 +42,8 @@ export interface StepModel {
   error?: string;
   stdoutTail?: string;
   stderrTail?: string;
+  droppedBytes?: { stdout: number; stderr: number };
+  outputCapBytes?: number;
 }
 
 export interface RunModel {
@@ -167,6 +169,8 @@ export class RunCollector {
           error: e.error,
           stdoutTail: e.stdoutTail,
           stderrTail: e.stderrTail,
+          droppedBytes: e.droppedBytes,
+          outputCapBytes: e.outputCapBytes,
         });
         break;
       }

@@ -130,6 +130,36 @@ describe('terminal reporter, not a TTY', () => {
   });
 });
 
+describe('terminal reporter: output cut by the cap', () => {
+  const MiB = 1024 * 1024;
+  /** failedRun with its failed step's stdout cut (49 MiB dropped under a 1 MiB cap) and its first step's stderr cut by 3 KiB. */
+  function truncatedRun(): HarnessEvent[] {
+    return failedRun().map((e) => {
+      if (e.type !== 'step.finished' || e.status === 'skipped') return e;
+      const droppedBytes = e.status === 'failed' ? { stdout: 49 * MiB, stderr: 0 } : { stdout: 0, stderr: 3 * 1024 };
+      return { ...e, droppedBytes, outputCapBytes: MiB };
+    });
+  }
+
+  it('says which stream was cut, how much was dropped and that the end was kept, for failed and passed steps', () => {
+    const lines = run(truncatedRun()).split('\n');
+    const failedAt = lines.findIndex((l) => /FAIL step \d+/.test(l));
+    const passedAt = lines.findIndex((l) => /PASS step \d+/.test(l));
+    // Under the step's own line, live: the failed step (after its error), and the passed one.
+    expect(lines.slice(failedAt + 1, failedAt + 3)).toContain('      stdout truncated: 49 MiB dropped (kept the last 1 MiB)');
+    expect(lines[passedAt + 1]).toBe('      stderr truncated: 3 KiB dropped (kept the last 1 MiB)');
+    // And in the failure summary, next to the tails.
+    const summary = lines.slice(lines.findIndex((l) => l.startsWith('Failures:')));
+    expect(summary).toContain('     stdout truncated: 49 MiB dropped (kept the last 1 MiB)');
+    expect(lines.filter((l) => l.includes('stderr truncated'))).toHaveLength(1); // nothing said for the stream that lost nothing
+  });
+
+  it('says nothing when the cap dropped nothing', () => {
+    const clean = truncatedRun().map((e) => (e.type === 'step.finished' && e.droppedBytes ? { ...e, droppedBytes: { stdout: 0, stderr: 0 } } : e));
+    expect(run(clean)).not.toMatch(/truncated/);
+  });
+});
+
 describe('terminal reporter on a TTY', () => {
   it('rewrites one status line with the seconds spent waiting for SSH', () => {
     const c = capture({ isTTY: true });

@@ -3,6 +3,7 @@
 // being run); elsewhere (CI logs, pipes) it appends plain lines only and never writes an escape code unless
 // colours are forced with FORCE_COLOR.
 import type { HarnessEvent, Subscriber } from '../harness/events.js';
+import { truncationNotes } from '../harness/steps/truncation.js';
 import { bootFailure, keepHint, RunCollector, runEnd, stepCounts, type RunModel, type VmModel } from './run-model.js';
 import { cleanText, formatDuration, tailLines } from './text.js';
 
@@ -122,9 +123,11 @@ export class TerminalReporter implements Subscriber {
       case 'step.finished': {
         const mark = e.status === 'passed' ? c.green(this.tty ? '✓' : 'PASS') : e.status === 'failed' ? c.red(this.tty ? '✗' : 'FAIL') : c.yellow(this.tty ? '-' : 'SKIP');
         const head = `${tag(e.on)} ${mark} step ${e.index + 1} "${text(e.name)}" ${c.dim(`(${formatDuration(e.durationMs)})`)}`;
-        if (e.status !== 'failed') return head;
+        // Said for passed steps too: an expectation may have held on output that was partly thrown away.
+        const cut = truncationNotes(e.droppedBytes, e.outputCapBytes).map((n) => `\n      ${c.yellow(n)}`).join('');
+        if (e.status !== 'failed') return head + cut;
         const why = e.error ?? (e.exitCode !== undefined ? `exit code ${e.exitCode}` : 'failed');
-        return `${head}\n      ${c.red(text(why))}`;
+        return `${head}\n      ${c.red(text(why))}${cut}`;
       }
       case 'teardown.finished': {
         const v = r.vms.get(e.vm);
@@ -166,6 +169,7 @@ export class TerminalReporter implements Subscriber {
       if (s.command !== undefined) f.push(`   command:   ${text(s.command)}`);
       if (s.exitCode !== undefined) f.push(`   exit code: ${s.exitCode === null ? 'none (killed or disconnected)' : s.exitCode}`);
       if (s.error) f.push(`   error:     ${text(s.error)}`);
+      f.push(...truncationNotes(s.droppedBytes, s.outputCapBytes).map((n) => `   ${c.yellow(n)}`));
       f.push(...this.block('stdout', s.stdoutTail), ...this.block('stderr', s.stderrTail));
       failures.push(f);
     }

@@ -1,6 +1,7 @@
 // `harness run` end to end, as a user runs it: a real process, real VMs, exit codes and what's left on disk.
 import { execa } from 'execa';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import Database from 'better-sqlite3';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -24,11 +25,23 @@ async function vmDirs(): Promise<string[]> {
 }
 
 describe('harness run', () => {
-  test('a passing scenario exits 0 and leaves nothing behind (destroy)', async () => {
-    const r = await cli(['run', 'scenarios/smoke.yaml']);
+  test('a passing scenario exits 0 and leaves nothing behind (destroy); its console still reaches the reports and the record', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'harness-cli-reports-'));
+    const r = await cli(['run', 'scenarios/smoke.yaml', '--reporter', `terminal,html:${out}/r.html,junit:${out}/j.xml`]);
     expect(r.stderr + r.stdout).toContain('kernel answers');
     expect(r.exitCode, r.stderr).toBe(0);
     expect(await vmDirs()).toEqual([]);
+    // The serial log was removed with the VM dir; its last lines were put into the run before that.
+    const ready = 'harness-tiny: starting dropbear on port 22';
+    expect(await readFile(join(out, 'r.html'), 'utf8')).toContain(ready);
+    expect(await readFile(join(out, 'j.xml'), 'utf8')).toContain(ready);
+    const db = new Database(join(vmsDir, 'harness.db'), { readonly: true });
+    try {
+      const rows = db.prepare("SELECT line FROM command_logs WHERE stream = 'console' AND vm = 'server'").all() as Array<{ line: string }>;
+      expect(rows.map((x) => x.line)).toContain(ready);
+    } finally {
+      db.close();
+    }
   }, 400_000);
 
   test('a failing step exits 1 and reports command, exit code and output tails; later steps are skipped', async () => {

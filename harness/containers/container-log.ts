@@ -1,15 +1,21 @@
 // A container's output, line by line, to three places: the event bus (vm.log, stream 'container'), a log file
-// (the 'container-log' artifact), and a short in-memory tail for error messages.
+// (the 'container-log' artifact), and a short in-memory tail for error messages. Each complete line is redacted
+// (harness/redact.ts) before it goes anywhere, so a secret split across two chunks of the stream is still caught;
+// a partial line waits for its newline (or the end of the stream).
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { EmittedEvent } from '../events.js';
+import { LineRedactor } from '../redact.js';
 
 const TAIL_LINES = 200;
+/** A partial line longer than this is let through (redacted as it stands) so a newline-less flood cannot grow memory. */
+const MAX_PARTIAL = 64 * 1024;
 
 export class ContainerLog {
   private readonly file: WriteStream;
   private readonly tail: string[] = [];
   private partial = '';
+  private readonly redactor = new LineRedactor();
   private ended!: () => void;
   /** Resolves once the followed log stream has ended and the file is flushed. */
   readonly closed: Promise<void>;
@@ -36,19 +42,26 @@ export class ContainerLog {
 
   /** Stops waiting for the stream (e.g. it was never attached); idempotent. */
   finish(): void {
-    if (this.partial) this.line(this.partial);
+    if (this.partial) this.line(this.partial, '');
     this.partial = '';
     this.ended();
   }
 
   private write(text: string): void {
-    this.file.write(text);
     const parts = (this.partial + text).split('\n');
     this.partial = parts.pop() ?? '';
-    for (const l of parts) this.line(l.replace(/\r$/, ''));
+    for (const l of parts) this.line(l, '\n');
+    if (this.partial.length > MAX_PARTIAL) {
+      this.line(this.partial, '');
+      this.partial = '';
+    }
   }
 
-  private line(line: string): void {
+  /** One line (CR kept in the file, dropped elsewhere), redacted once for all three places. */
+  private line(raw: string, eol: string): void {
+    const cr = raw.endsWith('\r') ? '\r' : '';
+    const line = this.redactor.line('container', cr ? raw.slice(0, -1) : raw);
+    this.file.write(line + cr + eol);
     this.tail.push(line);
     if (this.tail.length > TAIL_LINES) this.tail.shift();
     this.emit({ type: 'vm.log', vm: this.name, stream: 'container', line });

@@ -6,15 +6,16 @@
 // next start mounts it again, so data written before survives.
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { EmittedEvent, VmStatus } from '../events.js';
 import { HarnessError } from '../errors.js';
 import { vmFiles } from '../paths.js';
-import type { CleanOptions } from '../providers/provider.js';
+import type { CleanOptions, ForceCleanOptions } from '../providers/provider.js';
 import type { ContainerConfig } from '../scenario/schema.js';
 import type { Target } from '../targets/target.js';
 import { dockerode } from './docker-client.js';
-import { harnessLabels } from './labels.js';
+import { harnessLabels, LABEL_DIR, LABEL_HOST, LABEL_OWNER, LABEL_PID, OWNER } from './labels.js';
 import { startContainer, type RunningContainer } from './runtime.js';
 
 export const DISK_FILE = 'disk.json';
@@ -140,6 +141,34 @@ export class ContainerProvider {
     }
     await removeVolume(volume);
     await rm(dir, { recursive: true, force: true });
+  }
+
+  /**
+   * The second Ctrl-C: no `docker stop` grace. Every container this process started in `name`'s state dir, found
+   * by its labels (so one still starting, with no container.json yet, goes too), is removed with `rm -f`, then
+   * the rest is cleaned as `clean` does (preserveDisk keeps the named volume and disk.json). `keep` kills them
+   * but leaves them, their state dir and volume, marked kept so the crash reaper spares them.
+   */
+  async forceClean(name: string, vmsDir: string, options: ForceCleanOptions = {}): Promise<void> {
+    const dir = resolve(vmFiles(vmsDir, name).dir);
+    const docker = await dockerode();
+    const labels = [`${LABEL_OWNER}=${OWNER}`, `${LABEL_HOST}=${hostname()}`, `${LABEL_PID}=${process.pid}`, `${LABEL_DIR}=${dir}`];
+    const mine = await docker.listContainers({ all: true, filters: { label: labels } });
+    await Promise.all(
+      mine.map(async (c) => {
+        try {
+          const container = docker.getContainer(c.Id);
+          await (options.keep ? container.kill() : container.remove({ force: true, v: true }));
+        } catch (e) {
+          const code = (e as { statusCode?: number }).statusCode;
+          if (code !== 404 && code !== 409) throw e; // gone, being removed, or not running: as good as done
+        }
+      }),
+    );
+    if (!options.keep) return this.clean(name, vmsDir, options);
+    const file = join(dir, 'container.json');
+    const rec = await readJson<Record<string, unknown>>(file);
+    if (rec) await writeFile(file, JSON.stringify({ ...rec, kept: true }, null, 2));
   }
 
   private async removeContainer(vmsDir: string, name: string): Promise<void> {

@@ -80,7 +80,7 @@ describe.skipIf(!ready)('container runtime (real dockerd)', () => {
     expect(t.kind).toBe('container');
 
     const r = await t.exec('echo out; echo err >&2; exit 7');
-    expect(r).toMatchObject({ exitCode: 7, stdout: 'out\n', stderr: 'err\n', timedOut: false, droppedBytes: { stdout: 0, stderr: 0 } });
+    expect(r).toMatchObject({ exitCode: 7, stdout: 'out\n', stderr: 'err\n', timedOut: false, droppedBytes: { stdout: 0, stderr: 0 }, maxOutputBytes: 1024 * 1024 });
     expect((await t.exec('echo "$GREETING"', { env: { GREETING: 'hi there' } })).stdout).toBe('hi there\n');
     expect((await t.exec('tr a-z A-Z', { stdin: 'shout' })).stdout).toBe('SHOUT');
 
@@ -88,6 +88,7 @@ describe.skipIf(!ready)('container runtime (real dockerd)', () => {
     expect(big.exitCode).toBe(0);
     expect(big.stdout).toBe('x'.repeat(1000));
     expect(big.droppedBytes.stdout).toBe(3_000_000 - 1000);
+    expect(big.maxOutputBytes).toBe(1000); // the cap in effect is reported with what it dropped
 
     const slow = await t.exec('echo started; sleep 300 | cat', { timeoutMs: 1500 });
     expect(slow).toMatchObject({ exitCode: null, timedOut: true, stdout: 'started\n' });

@@ -13,7 +13,7 @@ import { vmFiles } from '../paths.js';
 import { allocatePorts, releasePorts, transferPorts } from '../ports.js';
 import { realClock, retryUntil, RetryTimeout, type Clock } from '../retry.js';
 import { decideAccel, type AccelDecision } from './kvm-probe.js';
-import type { CleanOptions, MachineSpec, ProbeResult, Provider, StartedMachine } from './provider.js';
+import type { CleanOptions, ForceCleanOptions, MachineSpec, ProbeResult, Provider, StartedMachine } from './provider.js';
 import { sshBanner } from './ssh-probe.js';
 import { buildDomainXml, type Forward, type HarnessMetadata } from './libvirt/domain-xml.js';
 import { readForwards } from './libvirt/domain-read.js';
@@ -24,11 +24,12 @@ import * as snap from './libvirt/snapshots.js';
 import { isActive, mapDomState, parseDomState, type ParsedDomState } from './libvirt/state.js';
 import { assertQemuCanReach, createBlank, createOverlay, systemQemuUser, type QemuUser } from './libvirt/storage.js';
 import { DEFAULT_LIBVIRT_URI, parseLibvirtUri, type LibvirtUri } from './libvirt/uri.js';
-import { Virsh, VirshFailed } from './libvirt/virsh.js';
+import { isNotFound, Virsh, VirshFailed } from './libvirt/virsh.js';
 import { libvirtExtra, type LibvirtExtra } from './libvirt/vm-record.js';
-import { formatPortsFile, isStopping, markStopping, readVmRecord, removeVmDir, writeVmRecord, type VmRecord } from './vm-state.js';
+import { formatPortsFile, isStopping, livePid, markStopping, readVmRecord, removeVmDir, writeVmRecord, type VmRecord } from './vm-state.js';
 import { registerProvider } from './registry.js';
 import { registerReaper } from '../reap.js';
+import { redactConsoleLog } from '../redact-file.js';
 import { toMiB } from '../scenario/units.js';
 
 export interface LibvirtProviderOptions {
@@ -271,6 +272,8 @@ export class LibvirtProvider implements Provider {
     }
     await rm(vmFiles(vmsDir, name).pid, { force: true });
     if (extra?.reservedPorts.length) await releasePorts(extra.reservedPorts, this.opts.portsDir);
+    // libvirt (virtlogd) wrote the console log, secrets included; the domain is off, so no one writes it now.
+    await redactConsoleLog(vmFiles(vmsDir, name).log);
   }
 
   /** ACPI shutdown, then destroy once the grace period is over (at once when paused). */
@@ -298,6 +301,32 @@ export class LibvirtProvider implements Provider {
   async clean(name: string, vmsDir: string, options: CleanOptions = {}): Promise<void> {
     const { virsh, domain, extra } = await this.locate(name, vmsDir);
     if (isActive(await domState(virsh, domain))) await virsh.run(['destroy', domain]);
+    await undefineDomain(virsh, domain);
+    if (extra?.reservedPorts.length) await releasePorts(extra.reservedPorts, this.opts.portsDir);
+    await removeVmDir(vmsDir, name, options.preserveDisk ?? false);
+  }
+
+  /**
+   * The second Ctrl-C: qemu is SIGKILLed first (through our pidfile, else libvirt's), because `virsh destroy` on a
+   * hung qemu sits through libvirt's own SIGTERM grace (10 s); then destroy, and unless `keep` undefine (snapshot
+   * metadata, managed-save image), release the ports and remove the state dir by policy. Every virsh call is
+   * bounded by `timeoutMs` (default 5 s), so a slow libvirtd cannot hold the exit.
+   */
+  async forceClean(name: string, vmsDir: string, options: ForceCleanOptions = {}): Promise<void> {
+    const { domain, extra, uri } = await this.locate(name, vmsDir, options.config?.libvirt?.uri);
+    const virsh = new Virsh(uri.uri, this.opts.virshBinary, options.timeoutMs ?? 5_000);
+    const pid = (await livePid(vmsDir, name)) ?? (await domainQemuPid(uri, domain));
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
+    }
+    const destroyed = await virsh.run(['destroy', domain]);
+    // Undefining a domain that still runs would only make it transient: stop here unless it is gone or shut off.
+    if (destroyed.exitCode !== 0 && !isNotFound(destroyed.stderr) && !/not running/i.test(destroyed.stderr)) throw new VirshFailed(virsh.uri, destroyed);
+    if (options.keep) return;
     await undefineDomain(virsh, domain);
     if (extra?.reservedPorts.length) await releasePorts(extra.reservedPorts, this.opts.portsDir);
     await removeVmDir(vmsDir, name, options.preserveDisk ?? false);
@@ -357,11 +386,11 @@ export class LibvirtProvider implements Provider {
     return reapOrphanDomains(this.virsh(uri));
   }
 
-  /** Which daemon and domain a VM lives in: from vm.json when there is one, else the defaults. */
-  private async locate(name: string, vmsDir: string): Promise<{ virsh: Virsh; domain: string; extra?: LibvirtExtra; rec?: VmRecord; uri: LibvirtUri }> {
+  /** Which daemon and domain a VM lives in: from vm.json when there is one, else `fallbackUri` or the default. */
+  private async locate(name: string, vmsDir: string, fallbackUri?: string): Promise<{ virsh: Virsh; domain: string; extra?: LibvirtExtra; rec?: VmRecord; uri: LibvirtUri }> {
     const rec = await readVmRecord(vmsDir, name);
     const extra = libvirtExtra(rec);
-    const uri = extra ? parseLibvirtUri(extra.uri) : this.uri;
+    const uri = extra ? parseLibvirtUri(extra.uri) : fallbackUri ? parseLibvirtUri(fallbackUri) : this.uri;
     return { virsh: this.virsh(uri.uri), domain: extra?.domain ?? domainName(name, vmsDir), extra, rec: extra ? rec : undefined, uri };
   }
 
@@ -408,6 +437,14 @@ async function qemuPid(uri: LibvirtUri, domain: string): Promise<number | undefi
   const base = privileged(uri) ? '/run/libvirt/qemu' : join(process.env.XDG_RUNTIME_DIR ?? join(homedir(), '.cache'), 'libvirt', 'qemu', 'run');
   const pid = Number((await readFile(join(base, `${domain}.pid`), 'utf8').catch(() => '')).trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** libvirt's qemu pid for `domain`, only while that process still is the domain's (guards against pid reuse). */
+async function domainQemuPid(uri: LibvirtUri, domain: string): Promise<number | undefined> {
+  const pid = await qemuPid(uri, domain);
+  if (!pid) return undefined;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmdline.includes(`guest=${domain},`) || cmdline.includes(`guest=${domain}\0`) ? pid : undefined;
 }
 
 /** The privileged daemon runs it: qemu:///system, or qemu:///session as root (libvirt serves root's session from the system driver). */

@@ -74,6 +74,16 @@ export interface CleanOptions {
   preserveDisk?: boolean;
 }
 
+/** What `forceClean` needs besides CleanOptions. */
+export interface ForceCleanOptions extends CleanOptions {
+  /** Teardown policy keep: kill the machine but leave its state (dir, domain definition, container) in place. */
+  keep?: boolean;
+  /** Upper bound for each call to a daemon (virsh, dockerd), so a slow one cannot hold the exit. */
+  timeoutMs?: number;
+  /** The planned config, for what vm.json would say if the machine died before writing it (e.g. the libvirt URI). */
+  config?: VmConfig;
+}
+
 export interface Provider {
   readonly name: string;
   probe(): Promise<ProbeResult>;
@@ -86,4 +96,6 @@ export interface Provider {
   /** Stops the machine, keeping its disk: the guest is asked to shut down cleanly first, within a grace period. */
   stop(name: string, vmsDir: string): Promise<void>;
   clean(name: string, vmsDir: string, options?: CleanOptions): Promise<void>;
+  /** The second Ctrl-C: kill at once (no guest shutdown, no grace), then clean by policy. Never waits unbounded. */
+  forceClean?(name: string, vmsDir: string, options?: ForceCleanOptions): Promise<void>;
 }

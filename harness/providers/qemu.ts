@@ -10,7 +10,7 @@ import { vmFiles } from '../paths.js';
 import { allocatePorts, releasePorts, transferPorts } from '../ports.js';
 import { toMiB } from '../scenario/units.js';
 import { decideAccel } from './kvm-probe.js';
-import type { MachineSpec, ProbeResult, Provider, StartedMachine, CleanOptions } from './provider.js';
+import type { MachineSpec, ProbeResult, Provider, StartedMachine, CleanOptions, ForceCleanOptions } from './provider.js';
 import { qmpCommand } from './qmp.js';
 import {
   formatPortsFile,
@@ -23,6 +23,7 @@ import {
   type VmRecord,
 } from './vm-state.js';
 import { pidAlive } from '../lock.js';
+import { redactConsoleLog } from '../redact-file.js';
 
 const QEMU = 'qemu-system-x86_64';
 const INSTALL = 'apt-get install -y qemu-system-x86 qemu-utils';
@@ -171,6 +172,8 @@ export class QemuProvider implements Provider {
    */
   async stop(name: string, vmsDir: string): Promise<void> {
     await this.halt(name, vmsDir, true);
+    // qemu wrote the console log itself, secrets included; no one writes it now (a restart appends to it).
+    await redactConsoleLog(vmFiles(vmsDir, name).log);
   }
 
   /** Never leaves a process behind. `graceful` first asks the guest to power off (pointless when the disk goes). */
@@ -202,6 +205,19 @@ export class QemuProvider implements Provider {
   async clean(name: string, vmsDir: string, options: CleanOptions = {}): Promise<void> {
     await this.halt(name, vmsDir, options.preserveDisk ?? false);
     await removeVmDir(vmsDir, name, options.preserveDisk ?? false);
+  }
+
+  /** The second Ctrl-C: SIGKILL through the pidfile (no QMP, no waiting); the state dir goes by policy, kept with `keep`. */
+  async forceClean(name: string, vmsDir: string, options: ForceCleanOptions = {}): Promise<void> {
+    const pid = await livePid(vmsDir, name);
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
+    }
+    if (!options.keep) await removeVmDir(vmsDir, name, options.preserveDisk ?? false);
   }
 }
 

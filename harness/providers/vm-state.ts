@@ -7,6 +7,7 @@ import { vmFiles } from '../paths.js';
 import { pidAlive } from '../lock.js';
 import { sshBanner } from './ssh-probe.js';
 import type { VmConfig } from '../scenario/schema.js';
+import { readRedactedTail } from '../redact-file.js';
 
 /** What a started VM leaves in vm.json: enough to reattach, ssh in, stop and clean it later. */
 export interface VmRecord {
@@ -122,9 +123,9 @@ export async function removeVmDir(vmsDir: string, name: string, preserveDisk: bo
   await Promise.all(entries.filter((e) => !keep.has(e)).map((e) => rm(`${files.dir}/${e}`, { recursive: true, force: true })));
 }
 
-/** Last `n` lines of a console log (empty when there is none yet). */
+/** Last `n` lines of a console log, redacted (harness/redact-file.ts); empty when there is none yet. */
 export async function consoleTail(path: string, n = 30): Promise<string[]> {
-  const text = await readFile(path, 'utf8').catch(() => '');
+  const text = (await readRedactedTail(path)) ?? '';
   // eslint-disable-next-line no-control-regex
   const lines = text.replace(/\r/g, '').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split('\n');
   while (lines.length && lines[lines.length - 1] === '') lines.pop();

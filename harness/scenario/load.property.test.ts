@@ -21,8 +21,16 @@ async function outcome(p: () => Promise<unknown> | unknown): Promise<'ok' | Scen
   }
 }
 
+/**
+ * load.ts and validate.ts turn any exception inside the loader or the rules into an issue like this one, so the
+ * input still exits 2; but for these small inputs it would mean a crash (a TypeError in a rule), not a user error.
+ */
+const INTERNAL_FAILURE = /^an input that broke it\b/;
+
 function assertReadable(r: 'ok' | ScenarioError): void {
   if (r === 'ok') return;
+  const internal = r.issues.filter((i) => INTERNAL_FAILURE.test(i.found));
+  expect(internal, `the loader crashed inside: ${internal.map((i) => `${i.path}: ${i.found}`).join('; ')}`).toEqual([]);
   expect(r.issues.length).toBeGreaterThan(0);
   expect(r.issues.length).toBeLessThanOrEqual(50);
   for (const i of r.issues) {
@@ -64,6 +72,15 @@ const pathInto = fc.constantFrom<(string | number)[]>(
   ['steps', 1, 'assert'],
   ['steps', 2, 'waitUntil', 'timeout'],
   ['steps', 0, 'expect', 'stdout'],
+  ['steps', 0, 'name'],
+  ['steps', 1, 'on'],
+  ['steps', 2, 'waitUntil', 'interval'],
+  ['vms', 'a', 'ports', 0, 'host'],
+  ['vms', 'b', 'image', 'modules'],
+  ['containers'],
+  // A TypeScript caller's array with another prototype (none of Array's methods, or a typed array's).
+  ['steps', '__proto__'],
+  ['vms', 'a', 'ports', '__proto__'],
   ['teardown'],
   ['ssh'],
   ['bogus'],

@@ -93,7 +93,7 @@ function checkHostPorts(data: Obj, ctx: RuleContext): RawIssue[] {
   for (const [name, vm] of entries(data.vms)) {
     if (!isObj(vm)) continue;
     claim(vm.sshPort, ['vms', name, 'sshPort']);
-    if (Array.isArray(vm.ports)) vm.ports.forEach((p, i) => isObj(p) && claim(p.host, ['vms', name, 'ports', i, 'host']));
+    items(vm.ports).forEach((p, i) => isObj(p) && claim(p.host, ['vms', name, 'ports', i, 'host']));
   }
   return issues;
 }
@@ -105,7 +105,7 @@ function checkSteps(data: Obj): RawIssue[] {
   const machines = MACHINE_SECTIONS.flatMap((s) => entries(data[s]).map(([n]) => n));
   const known = new Set(machines);
   const seen = new Map<string, number>();
-  data.steps.forEach((step, i) => {
+  items(data.steps).forEach((step, i) => {
     if (!isObj(step)) return;
     if (typeof step.on === 'string' && step.on !== '' && !known.has(step.on)) {
       issues.push({
@@ -152,9 +152,7 @@ function checkInputFiles(data: Obj, ctx: RuleContext): RawIssue[] {
       } else need(base, ['vms', name, 'image', 'base']);
     }
   }
-  if (Array.isArray(data.steps)) {
-    data.steps.forEach((s, i) => isObj(s) && isObj(s.copyTo) && need(s.copyTo.from, ['steps', i, 'copyTo', 'from']));
-  }
+  items(data.steps).forEach((s, i) => isObj(s) && isObj(s.copyTo) && need(s.copyTo.from, ['steps', i, 'copyTo', 'from']));
   return issues;
 }
 
@@ -226,4 +224,12 @@ function isObj(v: unknown): v is Obj {
 
 function entries(v: unknown): [string, unknown][] {
   return isObj(v) ? Object.entries(v) : [];
+}
+
+/**
+ * An array's elements as a plain array, read by index: a defineScenario caller's array may have another
+ * prototype (its own forEach, or none), which would crash the rules instead of failing validation.
+ */
+function items(v: unknown): unknown[] {
+  return Array.isArray(v) ? (Array.prototype.slice.call(v) as unknown[]) : [];
 }

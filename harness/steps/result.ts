@@ -1,5 +1,6 @@
 // What a step produced. Passed and failed steps have the same shape, so callers never branch on type to read a field.
 import type { AssertionFailed } from '../errors.js';
+import type { DroppedBytes } from './truncation.js';
 
 export type StepKind = 'run' | 'assert' | 'waitUntil' | 'copyTo' | 'copyFrom';
 
@@ -19,6 +20,10 @@ export interface StepResult {
   /** Last 20 lines / 4 KiB of what the last command printed. */
   stdoutTail: string | undefined;
   stderrTail: string | undefined;
+  /** Bytes the output cap dropped from the start of each stream of the last command (undefined when none ran). */
+  droppedBytes: DroppedBytes | undefined;
+  /** That command's output cap per stream: only the last outputCapBytes bytes of each were kept. */
+  outputCapBytes: number | undefined;
   /** Why the step failed, in one message (undefined when it passed). */
   error: string | undefined;
   /** The same failure as a typed error, ready to throw (undefined when it passed). */

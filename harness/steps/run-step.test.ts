@@ -14,6 +14,14 @@ import { stepSchema, type Step } from '../scenario/schema.js';
 import { busyboxUserland, startTestPeer, type TestPeer } from '../ssh/test-peer.js';
 import { SshTarget } from '../targets/ssh-target.js';
 import { runStep } from './run-step.js';
+import { COMMAND_LOG_LINES } from './command-log.js';
+import { EventBus } from '../events.js';
+import { openDatabase } from '../store/db.js';
+import { loadRunReport } from '../store/load-run-report.js';
+import { runReportFromEvents } from '../store/run-report.js';
+import { formatRunReport } from '../cli/commands/runs-format.js';
+import { SqliteRecorder } from '../../reporters/sqlite-recorder.js';
+import { DEFAULT_MAX_OUTPUT_BYTES } from '../targets/ssh-target.js';
 import { generateEd25519KeyPair } from '../ssh/keygen.js';
 
 const clientKey = generateEd25519KeyPair();
@@ -62,10 +70,14 @@ function step(input: Record<string, unknown>): Step {
   return stepSchema.parse({ name: 'a step', on: 'web', ...input });
 }
 
+type LogEvent = Extract<EmittedEvent, { type: 'vm.log' }>;
+const isLog = (e: EmittedEvent): e is LogEvent => e.type === 'vm.log';
+
+/** Runs a step; `events` are its step.* events, `logs` the vm.log lines of its commands. */
 async function go(input: Record<string, unknown>) {
-  const events: EmittedEvent[] = [];
-  const result = await runStep(step(input), target, { emit: (e) => events.push(e), index: 3, clock: steppingClock(), baseDir: dir });
-  return { result, events };
+  const all: EmittedEvent[] = [];
+  const result = await runStep(step(input), target, { emit: (e) => all.push(e), index: 3, clock: steppingClock(), baseDir: dir });
+  return { result, events: all.filter((e) => !isLog(e)), logs: all.filter(isLog) };
 }
 
 describe('run steps', () => {
@@ -200,14 +212,111 @@ describe('copy steps', () => {
   });
 });
 
+/** The SSH target's default per-stream output cap, which steps run under. */
+const cap = DEFAULT_MAX_OUTPUT_BYTES;
+
+describe('output cap (a guest printing megabytes)', () => {
+  it('keeps the end of stdout and says how much of the start was dropped, under which cap, in the result and step.finished', async () => {
+    const total = 3 * 1024 * 1024;
+    const { result, events } = await go({ run: `head -c ${total} /dev/zero | tr '\\0' x; echo; echo END; echo fine >&2` });
+    expect(result.status).toBe('passed');
+    const dropped = total + '\nEND\n'.length - cap;
+    expect(result.droppedBytes).toEqual({ stdout: dropped, stderr: 0 });
+    expect(result.outputCapBytes).toBe(cap);
+    expect(result.stdoutTail!.endsWith('xxx\nEND')).toBe(true); // the end survived
+    expect(events[1]).toMatchObject({ type: 'step.finished', droppedBytes: { stdout: dropped, stderr: 0 }, outputCapBytes: cap });
+  });
+
+  it('reports zero dropped bytes (and the cap) for small output, and nothing for a step that ran no command', async () => {
+    const small = await go({ run: 'echo hi' });
+    expect(small.result).toMatchObject({ droppedBytes: { stdout: 0, stderr: 0 }, outputCapBytes: cap });
+    expect(small.events[1]).toMatchObject({ droppedBytes: { stdout: 0, stderr: 0 }, outputCapBytes: cap });
+    await writeFile(join(dir, 'cap-copy.txt'), 'x');
+    const copy = await go({ copyTo: { from: 'cap-copy.txt', to: join(dir, 'cap-copied.txt') } });
+    expect(copy.result).toMatchObject({ droppedBytes: undefined, outputCapBytes: undefined });
+    expect(copy.events[1]).not.toHaveProperty('droppedBytes');
+  });
+});
+
+describe('command output on the bus (vm.log), for the record\'s command_logs', () => {
+  it('logs the command line, then its stdout and stderr lines, stream-tagged, under the machine name', async () => {
+    const { logs } = await go({ run: 'echo one; echo two; echo oops >&2', name: 'lines' });
+    expect(logs.map((l) => [l.vm, l.stream, l.line])).toEqual([
+      ['web', 'command', '$ echo one; echo two; echo oops >&2'],
+      ['web', 'stdout', 'one'],
+      ['web', 'stdout', 'two'],
+      ['web', 'stderr', 'oops'],
+    ]);
+  });
+
+  it('logs every command a retrying step runs', async () => {
+    const counter = join(dir, 'log-counter');
+    const cmd = `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; echo try $n; [ $n -ge 3 ]`;
+    const { result, logs } = await go({ waitUntil: { command: cmd, timeout: '1m', interval: '1s' } });
+    expect(result.attempts).toBe(3);
+    expect(logs.filter((l) => l.stream === 'command').map((l) => l.line)).toEqual([`$ ${cmd}`, `$ ${cmd}`, `$ ${cmd}`]);
+    expect(logs.filter((l) => l.stream === 'stdout').map((l) => l.line)).toEqual(['try 1', 'try 2', 'try 3']);
+  });
+
+  it(`puts at most the last ${COMMAND_LOG_LINES} lines of a stream on the bus, saying so`, async () => {
+    const { logs } = await go({ run: 'seq 1 5000' });
+    const out = logs.filter((l) => l.stream === 'stdout').map((l) => l.line);
+    expect(out).toHaveLength(COMMAND_LOG_LINES);
+    expect(out[0]).toBe(String(5000 - COMMAND_LOG_LINES + 1));
+    expect(out.at(-1)).toBe('5000');
+    expect(logs.map((l) => l.line)).toContain(`stdout: logged the last ${COMMAND_LOG_LINES} of 5000 lines`);
+  });
+
+  it('reach the store: command_logs rows for the VM, the cut figures on the step row, and `runs show` says what was dropped', async () => {
+    const db = await openDatabase(join(dir, 'record.db'));
+    const bus = new EventBus('run-cmdlog');
+    bus.subscribe(new SqliteRecorder(db));
+    bus.emit({ type: 'run.started', scenario: 'cmdlog', file: 'cmdlog.yaml', host: 'test', options: {} });
+    const ctx = { emit: (e: EmittedEvent) => void bus.emit(e), baseDir: dir };
+    await runStep(step({ name: 'small', run: 'echo alpha; echo beta >&2' }), target, { ...ctx, index: 0 });
+    const total = 2_000_000;
+    await runStep(step({ name: 'big', run: `head -c ${total} /dev/zero | tr '\\0' y; echo; echo tail-end` }), target, { ...ctx, index: 1 });
+    bus.emit({ type: 'run.finished', status: 'passed', exitCode: 0, durationMs: 1 });
+    await bus.close(); // the recorder flushes; the db stays open (not the recorder's)
+    try {
+      const rows = db.prepare(`SELECT stream, line FROM command_logs WHERE run_id = 'run-cmdlog' AND vm = 'web' ORDER BY id`).all() as Array<{ stream: string; line: string }>;
+      expect(rows.slice(0, 3)).toEqual([
+        { stream: 'command', line: '$ echo alpha; echo beta >&2' },
+        { stream: 'stdout', line: 'alpha' },
+        { stream: 'stderr', line: 'beta' },
+      ]);
+      const dropped = total + '\ntail-end\n'.length - cap;
+      expect(rows.map((r) => r.line)).toContain(`stdout truncated: 929.1 KiB dropped (kept the last 1 MiB)`);
+      expect(rows.at(-1)).toEqual({ stream: 'stdout', line: 'tail-end' });
+      // What went on the bus for 2 MB of output is bounded: a few rows, the long line cut to its last 64 KiB.
+      expect(rows.length).toBeLessThan(10);
+      expect(rows.reduce((n, r) => n + r.line.length, 0)).toBeLessThan(70 * 1024);
+      const steps = db.prepare(`SELECT name, stdout_dropped_bytes AS o, stderr_dropped_bytes AS e, output_cap_bytes AS cap FROM steps WHERE run_id = 'run-cmdlog' ORDER BY idx`).all();
+      expect(steps).toEqual([
+        { name: 'small', o: 0, e: 0, cap },
+        { name: 'big', o: dropped, e: 0, cap },
+      ]);
+      const report = loadRunReport(db, 'run-cmdlog');
+      expect(report.steps[1]).toMatchObject({ droppedBytes: { stdout: dropped, stderr: 0 }, outputCapBytes: cap });
+      expect(report.steps).toEqual(runReportFromEvents(bus.history).steps); // the JSON reporter's fold says the same
+      const shown = formatRunReport(report);
+      expect(shown).toContain('  ok   step 2 big  on web');
+      expect(shown).toContain('      stdout truncated: 929.1 KiB dropped (kept the last 1 MiB)');
+      expect(shown.match(/truncated/g)).toHaveLength(1);
+    } finally {
+      db.close();
+    }
+  });
+});
+
 describe('machine lost', () => {
   it('emits step.finished and throws SshConnectionLost when the connection drops mid-step', async () => {
     const events: EmittedEvent[] = [];
     setTimeout(() => peer.dropConnections(), 300);
     const err = await runStep(step({ run: 'sleep 30' }), target, { emit: (e) => events.push(e), index: 0, baseDir: dir }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SshConnectionLost);
-    expect(events.map((e) => e.type)).toEqual(['step.started', 'step.finished']);
-    expect(events[1]).toMatchObject({ status: 'failed', error: expect.stringMatching(/lost/) });
+    expect(events.map((e) => e.type)).toEqual(['step.started', 'vm.log', 'step.finished']); // the command line, logged as it started
+    expect(events[2]).toMatchObject({ status: 'failed', error: expect.stringMatching(/lost/) });
   });
 });
 
@@ -230,8 +339,8 @@ describe('aborted steps (the run was interrupted)', () => {
     const pid = await lastPidIn(pids);
     ac.abort(reason);
     expect(await settled).toBe(reason);
-    expect(events.map((e) => e.type)).toEqual(['step.started', 'step.finished']);
-    expect(events[1]).toMatchObject({ status: 'failed', error: 'step "a step" on web: aborted (SIGINT)' });
+    expect(events.map((e) => e.type)).toEqual(['step.started', 'vm.log', 'step.finished']);
+    expect(events[2]).toMatchObject({ status: 'failed', error: 'step "a step" on web: aborted (SIGINT)' });
     await eventually(async () => (pidAlive(pid) ? undefined : true));
   });
 

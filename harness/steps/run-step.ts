@@ -1,7 +1,9 @@
 // Runs one scenario step on a target and reports it: step.started, then step.finished with the same
 // fields as the returned StepResult. An expectation that does not hold is a failed result (not a throw);
 // losing the machine (connection lost, VM exited) is thrown after step.finished, since later steps can't run, and so
-// is an abort of the run (ctx.signal): the command is killed and the signal's reason rethrown.
+// is an abort of the run (ctx.signal): the command is killed and the signal's reason rethrown. In between, each
+// command's line and output go out as vm.log events (command-log.ts), and step.finished says how many bytes the
+// output cap dropped (targets keep the end of each stream).
 import { resolve } from 'node:path';
 import { AssertionFailed, HostKeyMismatch, SshConnectFailed, SshConnectionLost, VmExited } from '../errors.js';
 import type { EmittedEvent } from '../events.js';
@@ -9,6 +11,7 @@ import { realClock, type Clock } from '../retry.js';
 import type { Step } from '../scenario/schema.js';
 import type { ExecResult, Target } from '../targets/target.js';
 import { checkAssertion, checkCommand, exitDescription, type Observation } from './checks.js';
+import { loggingTarget } from './command-log.js';
 import { describeMatcher, matches } from './matchers.js';
 import { tailText, type StepKind, type StepResult } from './result.js';
 import { retryCheck } from './retry-check.js';
@@ -40,7 +43,8 @@ export async function runStep(step: Step, target: Target, ctx: StepContext): Pro
   ctx.emit({ type: 'step.started', index: ctx.index, name: step.name, on: step.on });
   let outcome: Outcome;
   try {
-    outcome = await perform(step, kind, target, ctx, clock);
+    // Every command the step runs reaches the bus line by line (vm.log), and so the record's command_logs.
+    outcome = await perform(step, kind, loggingTarget(target, step.on, ctx.emit), ctx, clock);
   } catch (e) {
     const aborted = ctx.signal?.aborted === true;
     outcome = { ok: false, summary: aborted ? `aborted (${reasonText(ctx.signal!.reason)})` : (e as Error).message, attempts: 1 };
@@ -138,6 +142,8 @@ function toResult(step: Step, kind: StepKind, index: number, o: Outcome, duratio
     exitCode: r?.exitCode,
     stdoutTail,
     stderrTail,
+    droppedBytes: r ? { ...r.droppedBytes } : undefined,
+    outputCapBytes: r?.maxOutputBytes,
     error: o.ok ? undefined : summary,
     failure,
   };
@@ -156,6 +162,8 @@ function emitFinished(ctx: StepContext, r: StepResult): void {
     ...(r.error !== undefined ? { error: r.error } : {}),
     ...(r.stdoutTail !== undefined ? { stdoutTail: r.stdoutTail } : {}),
     ...(r.stderrTail !== undefined ? { stderrTail: r.stderrTail } : {}),
+    ...(r.droppedBytes !== undefined ? { droppedBytes: r.droppedBytes } : {}),
+    ...(r.outputCapBytes !== undefined ? { outputCapBytes: r.outputCapBytes } : {}),
   });
 }
 

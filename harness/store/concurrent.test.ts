@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { migrations } from './migrations/index.js';
 
 let dir: string;
 beforeEach(() => {
@@ -23,8 +24,8 @@ it('three child processes writing 3,000 events each into a fresh file: every row
   expect(results.map((r) => r.exitCode)).toEqual([0, 0, 0]);
 
   const db = new Database(dbPath, { readonly: true });
-  expect(db.prepare('SELECT max(version) FROM schema_version').pluck().get()).toBe(1); // migrated once despite the race
-  expect(db.prepare('SELECT count(*) FROM schema_version').pluck().get()).toBe(1);
+  expect(db.prepare('SELECT max(version) FROM schema_version').pluck().get()).toBe(migrations.length); // migrated once despite the race
+  expect(db.prepare('SELECT count(*) FROM schema_version').pluck().get()).toBe(migrations.length);
   for (const id of runs) {
     expect(db.prepare('SELECT status FROM runs WHERE id = ?').pluck().get(id)).toBe('passed');
     const idx = db.prepare('SELECT idx FROM steps WHERE run_id = ? ORDER BY idx').pluck().all(id) as number[];

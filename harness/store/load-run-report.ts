@@ -22,8 +22,15 @@ export function loadRunReport(db: Db, runId: string): RunReport {
   const vms = all<ReportVm>(`SELECT name, provider, arch, cpus, memory_mib AS memoryMiB, disk, ssh_port AS sshPort, dir, accel,
       accel_reason AS accelReason, status, created_at AS createdAt, last_started_at AS lastStartedAt, last_stopped_at AS lastStoppedAt
       FROM vms WHERE run_id = ? ORDER BY id`);
-  const steps = all<ReportStep>(`SELECT idx AS "index", name, target AS "on", status, duration_ms AS durationMs, finished_at AS finishedAt,
-      command, exit_code AS exitCode, error, stdout_tail AS stdoutTail, stderr_tail AS stderrTail FROM steps WHERE run_id = ? ORDER BY id`);
+  type StepRow = Omit<ReportStep, 'droppedBytes'> & { stdoutDropped: number | null; stderrDropped: number | null };
+  const steps = all<StepRow>(`SELECT idx AS "index", name, target AS "on", status, duration_ms AS durationMs, finished_at AS finishedAt,
+      command, exit_code AS exitCode, error, stdout_tail AS stdoutTail, stderr_tail AS stderrTail, stdout_dropped_bytes AS stdoutDropped,
+      stderr_dropped_bytes AS stderrDropped, output_cap_bytes AS outputCapBytes FROM steps WHERE run_id = ? ORDER BY id`,
+  ).map(({ stdoutDropped, stderrDropped, outputCapBytes, ...s }): ReportStep => ({
+    ...s,
+    droppedBytes: stdoutDropped === null && stderrDropped === null ? null : { stdout: stdoutDropped ?? 0, stderr: stderrDropped ?? 0 },
+    outputCapBytes,
+  }));
   const timeline = all<Omit<TimelineEntry, 'details'> & { details: string | null }>(
     `SELECT at, vm, type, severity, message, details FROM vm_events WHERE run_id = ? ORDER BY id`,
   ).map((t) => ({ ...t, details: parse<Record<string, unknown>>(t.details) }));

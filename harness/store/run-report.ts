@@ -37,6 +37,10 @@ export interface ReportStep {
   error: string | null;
   stdoutTail: string | null;
   stderrTail: string | null;
+  /** Bytes the output cap dropped from the start of each stream (null: no command ran, or an older record). */
+  droppedBytes: { stdout: number; stderr: number } | null;
+  /** The cap per stream: only the last outputCapBytes bytes of each were kept. */
+  outputCapBytes: number | null;
 }
 
 export interface ReportTask {
@@ -151,6 +155,7 @@ export function runReportFromEvents(events: readonly HarnessEvent[], runId: stri
         r.steps.push({
           index: e.index, name: redact(e.name), on: redact(e.on), status: e.status, durationMs: e.durationMs, finishedAt: e.at,
           command: redactOpt(e.command), exitCode: e.exitCode ?? null, error: redactOpt(e.error), stdoutTail: redactOpt(e.stdoutTail), stderrTail: redactOpt(e.stderrTail),
+          droppedBytes: e.droppedBytes ? { stdout: e.droppedBytes.stdout, stderr: e.droppedBytes.stderr } : null, outputCapBytes: e.outputCapBytes ?? null,
         });
         break;
       case 'artifact':

@@ -100,7 +100,8 @@ export class EventWriter {
         break;
       case 'step.finished':
         s.step.run(run, e.index, redact(e.name), redact(e.on), e.status, e.durationMs, redactOpt(e.error), redactOpt(e.command),
-          e.exitCode ?? null, redactOpt(e.stdoutTail), redactOpt(e.stderrTail), e.at);
+          e.exitCode ?? null, redactOpt(e.stdoutTail), redactOpt(e.stderrTail), e.at,
+          e.droppedBytes?.stdout ?? null, e.droppedBytes?.stderr ?? null, e.outputCapBytes ?? null);
         break;
       case 'artifact':
         s.artifact.run(run, redactOpt(e.vm), e.kind, redact(e.path), e.at);
@@ -149,8 +150,9 @@ function prepareStatements(db: Db) {
         last_stopped_at = coalesce(excluded.last_stopped_at, last_stopped_at)`),
     vmEvent: p(`INSERT INTO vm_events (run_id, vm, type, severity, message, details, at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
     snapshot: p(`INSERT INTO state_snapshots (run_id, resource_type, resource_id, data, change_type, at) VALUES (?, ?, ?, ?, ?, ?)`),
-    step: p(`INSERT INTO steps (run_id, idx, name, target, status, duration_ms, error, command, exit_code, stdout_tail, stderr_tail, finished_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    step: p(`INSERT INTO steps (run_id, idx, name, target, status, duration_ms, error, command, exit_code, stdout_tail, stderr_tail, finished_at,
+        stdout_dropped_bytes, stderr_dropped_bytes, output_cap_bytes)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     log: p(`INSERT INTO command_logs (run_id, vm, stream, line, at) VALUES (?, ?, ?, ?, ?)`),
     pruneLogs: p(`DELETE FROM command_logs WHERE run_id = @run AND vm = @vm AND id <=
       (SELECT id FROM command_logs WHERE run_id = @run AND vm = @vm ORDER BY id DESC LIMIT 1 OFFSET @cap)`),

@@ -85,6 +85,7 @@ export class ContainerTarget implements Target {
       durationMs: Date.now() - started,
       timedOut,
       droppedBytes: { stdout: out.dropped, stderr: err.dropped },
+      maxOutputBytes,
     };
   }
 

@@ -70,7 +70,7 @@ describe('SshTarget.exec', () => {
   it('returns stdout, stderr and the exit code, passes env and stdin', async () => {
     const { target } = await setup();
     const r = await target.exec('echo "out $GREETING"; cat; echo err >&2; exit 3', { env: { GREETING: "it's me" }, stdin: 'from stdin\n' });
-    expect(r).toMatchObject({ exitCode: 3, stdout: "out it's me\nfrom stdin\n", stderr: 'err\n', timedOut: false, droppedBytes: { stdout: 0, stderr: 0 } });
+    expect(r).toMatchObject({ exitCode: 3, stdout: "out it's me\nfrom stdin\n", stderr: 'err\n', timedOut: false, droppedBytes: { stdout: 0, stderr: 0 }, maxOutputBytes: 1024 * 1024 });
     const ok = await target.exec('true');
     expect(ok.exitCode).toBe(0);
   });
@@ -90,11 +90,20 @@ describe('SshTarget.exec', () => {
     expect(r.stdout.length).toBe(cap);
     expect(r.stdout.endsWith('xxxxEND\n')).toBe(true);
     expect(r.droppedBytes.stdout).toBe(total + 4 - cap);
+    expect(r.maxOutputBytes).toBe(cap); // the cap is reported with what it dropped
     // Holding the whole output costs ~63 MiB of RSS here (measured with the cap lifted); capped, growth stays ~5-30 MiB
     // (30.4 seen once on a loaded CI machine), so 40 separates the two with room on both sides.
     const growthMiB = (peak - baseline) / 1024 / 1024;
     console.log(`50 MiB through the cap: rss growth ${growthMiB.toFixed(1)} MiB in ${r.durationMs} ms`);
     expect(growthMiB).toBeLessThan(40);
+  });
+
+  it('honours a smaller maxOutputBytes per call, on both streams, keeping the end and reporting the cap', async () => {
+    const { target } = await setup();
+    const r = await target.exec('seq 1 1000; seq 1 1000 >&2', { maxOutputBytes: 100 });
+    const full = Array.from({ length: 1000 }, (_, i) => `${i + 1}\n`).join('');
+    expect(r).toMatchObject({ exitCode: 0, stdout: full.slice(-100), stderr: full.slice(-100), maxOutputBytes: 100 });
+    expect(r.droppedBytes).toEqual({ stdout: full.length - 100, stderr: full.length - 100 });
   });
 
   it('kills a never-ending command at its timeout and keeps the connection usable', async () => {

@@ -77,6 +77,7 @@ export class SshTarget implements Target {
       durationMs: run.durationMs,
       timedOut: run.timedOut,
       droppedBytes: { stdout: stdout.dropped, stderr: stderr.dropped },
+      maxOutputBytes: cap,
     };
   }
 

@@ -31,8 +31,10 @@ export interface ExecResult {
   stderr: string;
   durationMs: number;
   timedOut: boolean;
-  /** Bytes dropped from each stream by the output cap (0 = nothing dropped). */
+  /** Bytes dropped from the start of each stream by the output cap (0 = nothing dropped). */
   droppedBytes: { stdout: number; stderr: number };
+  /** The cap in effect (ExecOptions.maxOutputBytes or the target's default): each stream kept at most its last this-many bytes. */
+  maxOutputBytes: number;
 }
 
 export interface Target {

@@ -6,16 +6,20 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ProviderUnavailable, ScenarioError } from '../../harness/errors.js';
 import { validatePublicKey } from '../../harness/scenario/ssh-key-format.js';
-import { privateKeySecret, trickyUserKey } from '../nixos/testing/nix-tools.js';
+import { trickyUserKey } from '../nixos/testing/nix-tools.js';
+import { readPublicKeyFile } from '../nixos/key-lines.js';
+import { projectKeyPair } from '../../harness/keys.js';
+import { findPrivateKeys } from '../testing/private-key-leaks.js';
 import { buildCloudInitImage, type CloudInitBuildOptions } from './build.js';
 import { DownloadFailed, DownloadVerificationFailed, downloadsDir, fetchVerified } from './download.js';
 import { readIso } from './read-iso.js';
+import { scenarioFileLocator } from '../../harness/scenario/file-locator.js';
 import { makeSeedIso } from './seed-iso.js';
 
 const user = trickyUserKey();
@@ -118,12 +122,40 @@ describe('buildCloudInitImage', () => {
     expect(doc.disable_root).toBe(false);
     expect(doc.ssh_keys.ed25519_public).toBe(img.hostPublicKey);
     expect(doc.ssh_keys.ed25519_private).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
-    expect(parse(iso.files.get('meta-data')!.toString())).toEqual({ 'instance-id': `harness-${img.cacheKey.slice(0, 16)}`, 'local-hostname': 'web-1' });
-    // The user's private key is in no generated file and nowhere in the ISO's bytes.
-    const secret = privateKeySecret(user.privateKey);
-    expect((await readFile(img.seedIso)).toString('latin1').replace(/\n/g, '')).not.toContain(secret);
-    expect(userData.replace(/\n/g, '')).not.toContain(secret);
+    expect(parse(iso.files.get('meta-data')!.toString())).toEqual({ 'instance-id': `web-1-${img.cacheKey.slice(0, 16)}`, 'local-hostname': 'web-1' });
     expect((await stat(img.seedIso)).mode & 0o077).toBe(0);
+  });
+
+  it('private keys within its reach end up nowhere: not in the seed, the cache or the downloads', async () => {
+    const cache = await fresh();
+    // A project as the harness lays it out: the scenario folder (baseDir) holds the base image, the user's key
+    // pair (the builder reads me.pub, next to me) and .harness/keys with the project key pair (HARNESS_KEYS_DIR).
+    const project = join(cache, '..', `${basename(cache)}-project`);
+    const keysDir = join(project, '.harness', 'keys');
+    const projectKey = await projectKeyPair(keysDir);
+    await writeFile(join(project, 'me'), user.privateKey, { mode: 0o600 });
+    await writeFile(join(project, 'me.pub'), `${user.publicKey}\n`);
+    await writeFile(join(project, 'debian-12.qcow2'), BASE);
+    const img = await buildCloudInitImage(
+      opts(cache, {
+        baseDir: project,
+        env: { ...process.env, HARNESS_KEYS_DIR: keysDir },
+        image: { base: 'debian-12.qcow2', sha256: BASE_SHA, user: 'root' },
+        authorizedKeys: [...(await readPublicKeyFile(join(project, 'me.pub'))), projectKey.publicKey],
+      }),
+    );
+    const userData = parse((await readIso(img.seedIso)).files.get('user-data')!.toString());
+    expect(userData.ssh_authorized_keys).toEqual([user.publicKey, projectKey.publicKey].sort()); // both public halves went in
+
+    const scan = await findPrivateKeys([cache], [
+      { label: 'the user key', privateKey: user.privateKey },
+      { label: 'the project key', privateKey: projectKey.privateKey },
+    ]);
+    expect(scan.findings).toEqual([]);
+    expect(scan.files).toBeGreaterThanOrEqual(2); // the seed and its cache record at least
+    // The scan can fail: the host private key the seed must carry is found in the seed's bytes.
+    const host = await findPrivateKeys([cache], [{ label: 'the host key', privateKey: userData.ssh_keys.ed25519_private }]);
+    expect(host.findings).toContainEqual(`${img.seedIso}: the host key (the key file body (base64))`);
   });
 
   it('the same inputs reuse the seed and the download; a different user builds a new seed', async () => {
@@ -137,6 +169,44 @@ describe('buildCloudInitImage', () => {
     expect(alice.cacheKey).not.toBe(first.cacheKey);
     expect(alice.user).toBe('alice');
     expect(parse((await readIso(alice.seedIso)).files.get('user-data')!.toString()).users[0].name).toBe('alice');
+  });
+
+  it('each VM gets its own seed: hostname and instance-id from the VM name, its own host key; the same VM reuses its seed', async () => {
+    const cache = await fresh();
+    const { hostName: _none, ...noHost } = opts(cache);
+    const web = await buildCloudInitImage({ ...noHost, vmName: 'web' });
+    const db = await buildCloudInitImage({ ...noHost, vmName: 'db' });
+    const meta = async (i: { seedIso: string }) => parse((await readIso(i.seedIso)).files.get('meta-data')!.toString());
+    expect(await meta(web)).toEqual({ 'instance-id': `web-${web.cacheKey.slice(0, 16)}`, 'local-hostname': 'web' });
+    expect(await meta(db)).toEqual({ 'instance-id': `db-${db.cacheKey.slice(0, 16)}`, 'local-hostname': 'db' });
+    expect(db.cacheKey).not.toBe(web.cacheKey);
+    expect(db.seedIso).not.toBe(web.seedIso);
+    expect(db.hostPublicKey).not.toBe(web.hostPublicKey);
+    expect(await buildCloudInitImage({ ...noHost, vmName: 'web' })).toMatchObject({ reused: true, cacheKey: web.cacheKey, hostPublicKey: web.hostPublicKey });
+    // A VM name that is no hostname becomes one (RFC 1123 label); names that map to the same label still differ.
+    const odd = await buildCloudInitImage({ ...noHost, vmName: 'Web_1' });
+    const odd2 = await buildCloudInitImage({ ...noHost, vmName: 'web-1' });
+    expect((await meta(odd))['local-hostname']).toBe('web-1');
+    expect(odd.cacheKey).not.toBe(odd2.cacheKey);
+    // Outside a scenario (harness iso build) there is no VM: hostname "harness".
+    expect((await meta(await buildCloudInitImage(noHost)))['local-hostname']).toBe('harness');
+  });
+
+  it('errors name the scenario file, line and field when given the image source', async () => {
+    const cache = await fresh();
+    const file = join(cache, 'scn.yaml');
+    await writeFile(file, `name: x\nvms:\n  db:\n    image:\n      builder: cloud-init\n      base: ${baseUrl}/images/debian-12.qcow2\n      sha256: ${'d'.repeat(64)}\nsteps: []\n`);
+    const source = { file, path: ['vms', 'db', 'image'], locate: scenarioFileLocator(file) };
+    const wrong = await buildCloudInitImage(opts(cache, { source, image: { base: `${baseUrl}/images/debian-12.qcow2`, sha256: 'd'.repeat(64), user: 'root' } })).catch((e) => e);
+    expect(wrong).toBeInstanceOf(DownloadVerificationFailed);
+    expect(wrong.message).toMatch(new RegExp(`^${file}:7:15: vms\\.db\\.image\\.sha256: sha256 check failed for ${baseUrl}/images/debian-12\\.qcow2: expected d{64}, got ${BASE_SHA}`));
+    const http = await buildCloudInitImage(opts(cache, { source, image: { base: `${baseUrl}/nope.qcow2`, sha256: 'd'.repeat(64), user: 'root' } })).catch((e) => e);
+    expect(http).toBeInstanceOf(DownloadFailed);
+    expect(http.message).toMatch(new RegExp(`^${file}:6:13: vms\\.db\\.image\\.base: download of ${baseUrl}/nope\\.qcow2 failed: HTTP 404`));
+    const missing = await buildCloudInitImage(opts(cache, { source, baseDir: cache, image: { base: 'gone.qcow2', user: 'root' } })).catch((e) => e);
+    expect(missing).toBeInstanceOf(ScenarioError);
+    expect(missing.message).toBe(`${file}:6:13: vms.db.image.base: expected a cloud image file (qcow2) or an https URL, found ${join(cache, 'gone.qcow2')} (missing)`);
+    expect(missing.message).not.toContain('(image config)');
   });
 
   it('rejects bad input before building: a URL without sha256, a missing local file, a wrong local sha256, a malformed key', async () => {

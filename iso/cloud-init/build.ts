@@ -13,9 +13,11 @@ import { generateOpenSshHostKey } from '../nixos/openssh-host-key.js';
 import { DownloadVerificationFailed, fetchVerified, sha256File } from './download.js';
 import { makeSeedIso } from './seed-iso.js';
 import { renderMetaData, renderUserData } from './user-data.js';
+import { imageFieldLabel, sourceFileOf, withImageSource } from '../image-source.js';
+import { guestHostName } from '../host-name.js';
 
-/** Bump when the seed's content changes meaning. */
-const SEED_VERSION = 1;
+/** Bump when the seed's content changes meaning (2: hostname and instance-id from the VM name). */
+const SEED_VERSION = 2;
 
 export interface CloudInitImageConfig {
   /** Local path, or an https:// (http://, file://) URL; a URL needs sha256. */
@@ -35,25 +37,30 @@ export interface CloudInitBuildResult extends BuiltImage {
 }
 
 export async function buildCloudInitImage(opts: CloudInitBuildOptions): Promise<CloudInitBuildResult> {
-  const file = opts.sourceFile ?? '(image config)';
+  return withImageSource(opts.source, () => build(opts));
+}
+
+async function build(opts: CloudInitBuildOptions): Promise<CloudInitBuildResult> {
+  const file = sourceFileOf(opts);
   // Sorted and de-duplicated: the order keys were given in must not change the cache key.
   const keys = [...new Set(checkAuthorizedKeys(opts.authorizedKeys, file))].sort();
-  const hostName = opts.hostName ?? 'harness';
+  // Each VM its own seed: hostname, instance-id and host key differ between VMs even when their keys are the same.
+  const hostName = opts.hostName ?? guestHostName(opts.vmName);
   const base = await resolveBase(opts, file);
 
-  const key = cacheKey({ builder: 'cloud-init', version: SEED_VERSION, user: opts.image.user, hostName, authorizedKeys: keys });
+  const key = cacheKey({ builder: 'cloud-init', version: SEED_VERSION, user: opts.image.user, hostName, vmName: opts.vmName, authorizedKeys: keys });
   const entry = await getOrBuild(opts.cacheDir, key, async (entryDir) => {
     const hostKey = generateOpenSshHostKey('harness-cloud-init-host');
     const { tool } = await makeSeedIso(
       join(entryDir, 'seed.iso'),
       {
         userData: renderUserData({ authorizedKeys: keys, hostKey, user: opts.image.user }),
-        metaData: renderMetaData(`harness-${key.slice(0, 16)}`, hostName),
+        metaData: renderMetaData(`${hostName}-${key.slice(0, 16)}`, hostName),
       },
       { env: opts.env, signal: opts.signal },
     );
     opts.onProgress?.(`built the NoCloud seed with ${tool}`);
-    return { builder: 'cloud-init', artifact: 'seed.iso', hostPublicKey: hostKey.publicKey, inputs: { user: opts.image.user, hostName, authorizedKeys: keys.map(fingerprint) } };
+    return { builder: 'cloud-init', artifact: 'seed.iso', hostPublicKey: hostKey.publicKey, inputs: { user: opts.image.user, hostName, vmName: opts.vmName, authorizedKeys: keys.map(fingerprint) } };
   });
   return {
     kind: 'disk',
@@ -74,7 +81,8 @@ async function resolveBase(opts: CloudInitBuildOptions, file: string): Promise<s
     if (!sha256) {
       throw new ScenarioError([{ file, path: 'image.sha256', expected: 'the sha256 of the image at the base URL (64 lowercase hex digits)', found: 'none' }]);
     }
-    return fetchVerified(base, sha256, opts.cacheDir, { onProgress: opts.onProgress, signal: opts.signal });
+    const at = { url: imageFieldLabel(opts, ['base']), sha256: imageFieldLabel(opts, ['sha256']) };
+    return fetchVerified(base, sha256, opts.cacheDir, { onProgress: opts.onProgress, signal: opts.signal, at });
   }
   const path = isAbsolute(base) ? base : resolve(opts.baseDir ?? process.cwd(), base);
   const st = await stat(path).catch(() => undefined);
@@ -83,7 +91,7 @@ async function resolveBase(opts: CloudInitBuildOptions, file: string): Promise<s
   }
   if (sha256) {
     const actual = await sha256File(path);
-    if (actual !== sha256) throw new DownloadVerificationFailed(path, sha256, actual, st.size, false);
+    if (actual !== sha256) throw new DownloadVerificationFailed(path, sha256, actual, st.size, false, imageFieldLabel(opts, ['sha256']));
   }
   return path;
 }

@@ -10,10 +10,13 @@ import { validatePublicKey } from '../../harness/scenario/ssh-key-format.js';
 import { readIso } from '../cloud-init/read-iso.js';
 import { buildNixosImage, type NixosBuildOptions } from './build.js';
 import { findIso } from './find-iso.js';
+import { scenarioFileLocator } from '../../harness/scenario/file-locator.js';
 import { readPublicKeyFile } from './key-lines.js';
 import { NixBuildFailed, NixFlakesDisabled, NixNetworkUnavailable } from './nix-errors.js';
 import { findOnPath, nixFlakeBuild } from './nix-run.js';
 import { privateKeySecret, STANDIN_BIN, trickyUserKey } from './testing/nix-tools.js';
+import { projectKeyPair } from '../../harness/keys.js';
+import { findPrivateKeys } from '../testing/private-key-leaks.js';
 
 let root: string;
 let n = 0;
@@ -64,11 +67,42 @@ describe('buildNixosImage with the stand-in nix (flake mode)', () => {
     expect(text('ssh_host_ed25519_key.pub').trim()).toBe(img.hostPublicKey);
     expect(text('ssh_host_ed25519_key')).toContain('BEGIN OPENSSH PRIVATE KEY');
     expect(text('modules/00-inline.nix')).toContain('pkgs.htop');
-    // The user's private key is nowhere: not in the ISO, not in the cache, and the temp build dir is gone.
-    const secret = privateKeySecret(user.privateKey);
-    for (const [p, buf] of iso.files) expect(buf.toString('latin1').replace(/\n/g, ''), p).not.toContain(secret);
-    expect((await readFile(img.path)).toString('latin1')).not.toContain(secret);
-    expect(await readdir(t.paths.work)).toEqual([]);
+    expect(await readdir(t.paths.work)).toEqual([]); // the temp build dir is gone
+  });
+
+  it('private keys within its reach end up nowhere: not in the ISO, the cache, the store or the work dir', async () => {
+    const t = await setup();
+    // A project as the harness lays it out: the scenario folder (baseDir) holds a module, the user's key pair
+    // (the builder reads me.pub, next to me) and .harness/keys with the project key pair (HARNESS_KEYS_DIR).
+    const project = join(t.paths.work, '..', 'project');
+    const keysDir = join(project, '.harness', 'keys');
+    const projectKey = await projectKeyPair(keysDir);
+    await writeFile(join(project, 'me'), user.privateKey, { mode: 0o600 });
+    await writeFile(join(project, 'me.pub'), `${user.publicKey}\n`);
+    await writeFile(join(project, 'web.nix'), '{ services.nginx.enable = true; }\n');
+    const img = await buildNixosImage(
+      t.opts({
+        baseDir: project,
+        env: { ...t.env, HARNESS_KEYS_DIR: keysDir },
+        authorizedKeys: [...(await readPublicKeyFile(join(project, 'me.pub'))), projectKey.publicKey],
+        image: { modules: ['./web.nix', '{ pkgs, ... }: { environment.systemPackages = [ pkgs.htop ]; }'], nixpkgs: { flake: 'github:NixOS/nixpkgs/nixos-24.05' }, mode: 'flake' },
+      }),
+    );
+    const iso = await readIso(img.path);
+    expect(iso.files.get('harness.nix')?.toString()).toContain(projectKey.publicKey); // both public halves went in
+    expect(iso.files.get('modules/00-web.nix')?.toString()).toContain('services.nginx.enable');
+
+    const outputs = [t.paths.cache, t.paths.store, t.paths.work];
+    const scan = await findPrivateKeys(outputs, [
+      { label: 'the user key', privateKey: user.privateKey },
+      { label: 'the project key', privateKey: projectKey.privateKey },
+    ]);
+    expect(scan.findings).toEqual([]);
+    expect(scan.bytes).toBeGreaterThan(0);
+    // The scan can fail: the host private key the ISO must carry is found in the ISO and the store's copy.
+    const hostKey = iso.files.get('ssh_host_ed25519_key')!.toString();
+    const host = await findPrivateKeys(outputs, [{ label: 'the host key', privateKey: hostKey }]);
+    expect(host.findings).toContainEqual(`${img.path}: the host key (the key file body (base64))`);
   });
 
   it('never rebuilds the same inputs, and rebuilds when a key changes', async () => {
@@ -100,6 +134,24 @@ describe('buildNixosImage with the stand-in nix (flake mode)', () => {
     await expect(
       buildNixosImage(t.opts({ baseDir: scn, sourceFile: 'scn/x.yaml', image: { modules: ['./gone.nix'], nixpkgs: { channel: 'nixos-24.05' }, mode: 'flake' } })),
     ).rejects.toThrow(/scn\/x\.yaml: image\.modules\[0\]: expected a NixOS module file that exists.*gone\.nix \(missing\)/);
+  });
+});
+
+describe('buildNixosImage error locations', () => {
+  it('given the image source, a missing module names the scenario file, line and full field path', async () => {
+    const t = await setup();
+    const scn = join(t.paths.work, '..', 'scn-src');
+    await mkdir(scn, { recursive: true });
+    const file = join(scn, 'web.yaml');
+    await writeFile(file, 'name: x\nvms:\n  web:\n    image:\n      builder: nixos\n      modules:\n        - "{ }"\n        - ./gone.nix\nsteps: []\n');
+    const source = { file, path: ['vms', 'web', 'image'], locate: scenarioFileLocator(file) };
+    const err = await buildNixosImage(t.opts({ baseDir: scn, source, image: { modules: ['{ }', './gone.nix'], nixpkgs: { channel: 'nixos-24.05' }, mode: 'flake' } })).catch((e) => e);
+    expect(err).toBeInstanceOf(ScenarioError);
+    expect(err.message).toBe(`${file}:8:11: vms.web.image.modules[1]: expected a NixOS module file that exists (a folder: name its default.nix), found ${join(scn, 'gone.nix')} (missing)`);
+    // Classic mode with a flake ref it cannot map: the field is named in the scenario too.
+    const classic = await buildNixosImage(t.opts({ source, image: { modules: [], nixpkgs: { flake: 'path:/somewhere' }, mode: 'classic' } })).catch((e) => e);
+    expect(classic.message).toMatch(new RegExp(`^${file}:4:\\d+: vms\\.web\\.image\\.nixpkgs\\.flake: expected for mode: classic`));
+    expect(await t.calls()).toEqual([]);
   });
 });
 

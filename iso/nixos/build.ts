@@ -16,6 +16,7 @@ import { nixFlakeBuild, nixosGenerate } from './nix-run.js';
 import { nixpkgsFlakeUrl, nixpkgsSearchPath, type NixpkgsConfig } from './nixpkgs-source.js';
 import { resolveModules } from './modules.js';
 import { generateOpenSshHostKey } from './openssh-host-key.js';
+import { sourceFileOf, withImageSource } from '../image-source.js';
 
 /** Bump when the generated Nix changes meaning, so old cache entries are not reused. */
 const GENERATOR_VERSION = 1;
@@ -40,7 +41,14 @@ export interface NixosBuildResult extends BuiltImage {
 }
 
 export async function buildNixosImage(opts: NixosBuildOptions): Promise<NixosBuildResult> {
-  const file = opts.sourceFile ?? '(image config)';
+  // Errors about the image config name the scenario file, line and field (vms.<vm>.image.modules[0]).
+  return withImageSource(opts.source, () => build(opts));
+}
+
+// The hostname stays opts.hostName (default "harness"), not the VM name: it is baked into the ISO, so naming
+// each VM would cost one nix build per VM for otherwise identical images.
+async function build(opts: NixosBuildOptions): Promise<NixosBuildResult> {
+  const file = sourceFileOf(opts);
   // Sorted and de-duplicated: the order keys were given in must not change the cache key.
   const keys = [...new Set(checkAuthorizedKeys(opts.authorizedKeys, file))].sort();
   const modules = await resolveModules(opts.image.modules, opts.baseDir ?? process.cwd(), file);

@@ -1,23 +1,29 @@
 // Hardening, security defaults (DESIGN.md "Security defaults"): forwarded ports bind 127.0.0.1 only, key files
 // are 0600 in a 0700 folder, and neither a private key nor an API token ever reaches vms/, the image cache, the
-// SQLite record or any report. One real scenario runs with every reporter; then every file is searched.
-import { execaSync } from 'execa';
+// SQLite record or any report. One real scenario runs with every reporter; then every file is searched. The token
+// is printed where the harness does not write the file itself too: on the guest's serial console (qemu writes the
+// console log) and in a container's own output (split across two chunks of the log stream).
+import { execa, execaSync } from 'execa';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { projectKeyPair } from '../../harness/keys.js';
+import { REDACTED } from '../../harness/redact.js';
 import { harnessPaths } from '../../harness/paths.js';
 import { filesUnder, harness, parseReport, type RunReport } from './support-concurrency/cli.js';
 import { listeners } from './support-concurrency/proc-net.js';
 import { generateEd25519KeyPair } from '../../harness/ssh/keygen.js';
 
 const qemuMissing = execaSync('qemu-system-x86_64', ['--version'], { reject: false }).exitCode !== 0;
+const dockerMissing = execaSync('docker', ['info'], { reject: false }).exitCode !== 0;
 const project = harnessPaths();
 /** A Proxmox API token as a step would use it; the UUID part is the secret. */
 const TOKEN_SECRET = 'deadbeef-1c2d-4e5f-8a9b-0123456789ab';
 const TOKEN = `PVEAPIToken=root@pam!ci=${TOKEN_SECRET}`;
+/** The token's second half alone: what a redactor that works chunk by chunk would let through. */
+const TOKEN_TAIL = TOKEN_SECRET.slice(14, 28);
 
 let work: string;
 beforeAll(async () => {
@@ -74,6 +80,10 @@ describe.skipIf(qemuMissing)('a real run with every reporter', () => {
     await mkdir(reportsDir, { recursive: true });
     await mkdir(join(work, 'record'), { recursive: true });
     const printKey = `printf '%s\\n' ${printed.trim().split('\n').map((l) => `'${l}'`).join(' ')}`;
+    // The guest computes the marker, so the console line is told apart from the step's command text in reports.
+    const toConsole = `echo "console-$((6*7)) ${TOKEN}" > /dev/console`;
+    // The container prints the token in two writes a second apart: two chunks on the followed log stream.
+    const boxScript = `printf 'box-up token=${TOKEN_SECRET.slice(0, 14)}'; sleep 1; printf '${TOKEN_SECRET.slice(14)}\\n'; exec sleep 3600`;
     const scenario = join(work, 'secure.yaml');
     await writeFile(
       scenario,
@@ -81,6 +91,7 @@ describe.skipIf(qemuMissing)('a real run with every reporter', () => {
         'name: secure',
         'vms:',
         '  sec: { image: { builder: tiny }, memory: 256M, accel: tcg, bootTimeout: 240s, ports: [{ guest: 8080 }] }',
+        ...(dockerMissing ? [] : ['containers:', `  box: { image: harness/busybox, command: [sh, -c, ${JSON.stringify(boxScript)}] }`]),
         'steps:',
         '  - name: token on stdout',
         '    on: sec',
@@ -91,6 +102,9 @@ describe.skipIf(qemuMissing)('a real run with every reporter', () => {
         '  - name: a step prints a private key',
         '    on: sec',
         `    run: ${JSON.stringify(printKey)}`,
+        '  - name: token on the serial console',
+        '    on: sec',
+        `    run: ${JSON.stringify(toConsole)}`,
         '  - name: a failing step shows the token in its output',
         '    on: sec',
         `    run: "echo '${TOKEN}'; exit 7"`,
@@ -108,6 +122,9 @@ describe.skipIf(qemuMissing)('a real run with every reporter', () => {
 
   afterAll(async () => {
     if (vmsDir) await harness(['vm', 'clean', 'sec'], env());
+    // --keep kept the container too: remove it by the id the harness recorded.
+    const rec = vmsDir && (await readFile(join(vmsDir, 'box', 'container.json'), 'utf8').catch(() => undefined));
+    if (rec) await execa('docker', ['rm', '-f', (JSON.parse(rec) as { id: string }).id], { reject: false });
   });
 
   test('forwarded ports (SSH and a guest port) listen on 127.0.0.1 only, never 0.0.0.0 or IPv6', async () => {
@@ -124,10 +141,10 @@ describe.skipIf(qemuMissing)('a real run with every reporter', () => {
 
   test('no private key line and no token in vms/, the image cache, the record, the reports or the terminal', async () => {
     const projectKey = (await projectKeyPair(project.keys)).privateKey;
-    const needles = [...bodyLines(projectKey), ...bodyLines(printed), TOKEN_SECRET].map((n) => Buffer.from(n));
+    const needles = [...bodyLines(projectKey), ...bodyLines(printed), TOKEN_SECRET, TOKEN_TAIL].map((n) => Buffer.from(n));
     expect(needles.length).toBeGreaterThan(4);
     // The run did see the secrets: the steps that printed them passed (so redaction, not absence, is tested).
-    expect(report.steps.map((s) => s.status)).toEqual(['passed', 'passed', 'passed', 'failed']);
+    expect(report.steps.map((s) => s.status)).toEqual(['passed', 'passed', 'passed', 'passed', 'failed']);
 
     const searchAll = async (where: string) => {
       const files = [
@@ -148,10 +165,24 @@ describe.skipIf(qemuMissing)('a real run with every reporter', () => {
       expect(leaks, where).toEqual([]);
     };
     await searchAll('while the VM is kept');
+    // The secrets did reach the files qemu and the container log write, where they stand redacted.
+    expect(await readFile(join(vmsDir, 'sec', 'sec.log'), 'utf8')).toContain(`console-42 PVEAPIToken=${REDACTED}`);
+    if (!dockerMissing) expect(await readFile(join(vmsDir, 'box', 'box.log'), 'utf8')).toContain(`box-up token=${REDACTED}`);
     for (const n of needles) expect(cliOutput.includes(n.toString()), 'terminal / --json output').toBe(false);
     // The reports say what happened, redacted: the token's name survives, its value does not.
     const junit = await readFile(join(reportsDir, 'junit.xml'), 'utf8');
     expect(junit).toContain('PVEAPIToken=[REDACTED]');
+    // The console sections of the file reports embed the console log, redacted.
+    expect(junit).toContain(`console-42 PVEAPIToken=${REDACTED}`);
+    expect(await readFile(join(reportsDir, 'report.html'), 'utf8')).toContain(`console-42 PVEAPIToken=${REDACTED}`);
+
+    // The kept VM's console log stays live: output after the run is redacted when the VM is stopped.
+    const late = await harness(['vm', 'ssh', 'sec', '--', `echo "after-keep ${TOKEN}" > /dev/console`], env());
+    expect(late.exitCode, late.stderr).toBe(0);
+    const stop = await harness(['vm', 'stop', 'sec'], env());
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    await searchAll('after vm stop');
+    expect(await readFile(join(vmsDir, 'sec', 'sec.log'), 'utf8')).toContain(`after-keep PVEAPIToken=${REDACTED}`);
 
     const clean = await harness(['vm', 'clean', 'sec'], env());
     expect(clean.exitCode, clean.stderr).toBe(0);

@@ -1,19 +1,25 @@
 // SIGINT / SIGTERM delivered to a real `harness run` while a step runs: teardown follows the policy (destroy leaves
 // nothing, keep leaves the VM running), the exit code is 130 / 143 and the record says aborted. A second SIGINT
-// during a slow teardown forces immediate cleanup. Real qemu (TCG), real CLI, real signals.
+// during a slow teardown forces immediate cleanup, for every backend: a qemu VM, a libvirt domain (destroyed and
+// undefined) and a container (removed). Real qemu (TCG), libvirtd and dockerd, real CLI, real signals.
+import { execa, execaSync } from 'execa';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { pidAlive } from '../../harness/lock.js';
-import { cli, pidsMentioning, qemuPid, runRows, startRun, vmsContents, writeScenario, useFaultSuite, type Sandbox } from './helpers.js';
+import { domainName } from '../../harness/providers/libvirt/naming.js';
+import { containersWithLabel, dockerReady } from '../../harness/containers/test-helpers.js';
+import { LABEL_DIR } from '../../harness/containers/labels.js';
+import { cli, pidsMentioning, qemuPid, runRows, startRun, vmsContents, waitFor, writeScenario, useFaultSuite, type LiveRun, type Sandbox } from './helpers.js';
 
 const { beacon, sandbox } = useFaultSuite();
 
 /** A one-VM scenario whose only step calls the beacon and then sleeps far longer than any test waits. */
-async function sleeper(prefix: string): Promise<{ sb: Sandbox; file: string }> {
+async function sleeper(prefix: string, vmExtra = ''): Promise<{ sb: Sandbox; file: string }> {
   const sb = await sandbox(prefix);
   const file = await writeScenario(
     sb,
     prefix,
-    `name: ${prefix}\nvms:\n  vm1: { memory: 256M, bootTimeout: 300s }\nsteps:\n  - name: sleeps\n    on: vm1\n    run: "${beacon.call(prefix)}; sleep 600"\n    timeout: 900s\n`,
+    `name: ${prefix}\nvms:\n  vm1: { ${vmExtra}memory: 256M, bootTimeout: 300s }\nsteps:\n  - name: sleeps\n    on: vm1\n    run: "${beacon.call(prefix)}; sleep 600"\n    timeout: 900s\n`,
   );
   return { sb, file };
 }
@@ -78,6 +84,7 @@ describe('signals during a run (qemu)', () => {
       // Not a benchmark: only that it did not sit through the graceful path, which cannot take under 10 s here.
       expect(exitedAfterMs).toBeLessThan(7_000);
       expect(runRows(sb.db).map((row) => row.status)).toEqual(['aborted']);
+      console.log(`qemu: exited ${exitedAfterMs} ms after the second SIGINT`);
     } finally {
       try {
         process.kill(qpid, 'SIGKILL');
@@ -86,4 +93,96 @@ describe('signals during a run (qemu)', () => {
       }
     }
   }, 400_000);
+});
+
+/** Sends the second signal and returns how long the harness took to exit after it. */
+async function secondSigint(run: LiveRun): Promise<{ exitCode: number | undefined; exitedAfterMs: number }> {
+  const second = Date.now();
+  process.kill(run.pid, 'SIGINT');
+  const r = await run.proc;
+  return { exitCode: r.exitCode, exitedAfterMs: Date.now() - second };
+}
+
+const LIBVIRT_URI = 'qemu:///system';
+const virshProbe = execaSync('virsh', ['-c', LIBVIRT_URI, 'version'], { reject: false, timeout: 30_000 });
+const noLibvirt = virshProbe.exitCode === 0 ? undefined : `\`virsh -c ${LIBVIRT_URI} version\` failed: ${String(virshProbe.stderr || virshProbe.shortMessage).trim().split('\n').pop()}`;
+const virsh = (...args: string[]) => execa('virsh', ['-c', LIBVIRT_URI, ...args], { reject: false });
+
+describe.skipIf(noLibvirt)(`signals during a run (libvirt)${noLibvirt ? ` (skipped: ${noLibvirt})` : ''}`, () => {
+  test('a second SIGINT while teardown hangs destroys and undefines the domain at once and exits 130', async () => {
+    const { sb, file } = await sleeper('sigint2-lv', `provider: libvirt, libvirt: { uri: "${LIBVIRT_URI}" }, `);
+    const domain = domainName('vm1', sb.vmsDir);
+    const run = startRun(sb, file);
+    let qpid: number | undefined;
+    try {
+      await beacon.waitHit('sigint2-lv', 300_000, run);
+      qpid = (await qemuPid(sb.vmsDir, 'vm1'))!;
+      expect(qpid, 'the provider writes the domain qemu pid into vms/vm1/vm1.pid').toBeDefined();
+      // A hung guest: graceful teardown needs the SSH close grace (2 s), then `virsh destroy`, which gives a
+      // SIGSTOPped qemu libvirt's whole SIGTERM grace (10 s) before its SIGKILL.
+      process.kill(qpid, 'SIGSTOP');
+      process.kill(run.pid, 'SIGINT');
+      await run.waitForOutput(/tearing down by policy/, 30_000);
+      const { exitCode, exitedAfterMs } = await secondSigint(run);
+      expect(exitCode, run.output()).toBe(130);
+      expect(run.output()).toMatch(/SIGINT again: killing the machines now/);
+      expect(run.output()).not.toMatch(/reaps what is left/);
+      expect(pidAlive(qpid)).toBe(false);
+      expect((await virsh('dominfo', domain)).exitCode, 'the domain is undefined').not.toBe(0);
+      expect(await vmsContents(sb.vmsDir)).toEqual({ dirs: [], locks: [] });
+      // Not a benchmark: only that it did not sit through the graceful path, which cannot take under 12 s here.
+      expect(exitedAfterMs).toBeLessThan(7_000);
+      expect(runRows(sb.db).map((row) => row.status)).toEqual(['aborted']);
+      console.log(`libvirt: exited ${exitedAfterMs} ms after the second SIGINT`);
+    } finally {
+      if (qpid) {
+        try {
+          process.kill(qpid, 'SIGKILL');
+        } catch {
+          /* gone, as it should be */
+        }
+      }
+      await virsh('destroy', domain);
+      await virsh('undefine', domain, '--snapshots-metadata', '--managed-save');
+    }
+  }, 400_000);
+});
+
+const docker = await dockerReady();
+
+describe.skipIf(!docker)(`signals during a run (containers)${docker ? '' : ' (skipped: no Docker engine answers; start dockerd)'}`, () => {
+  test('a second SIGINT during teardown removes the container at once (no docker stop grace) and exits 130', async () => {
+    const sb = await sandbox('sigint2-ctr');
+    const mark = `sigint2-ctr-${process.pid}`;
+    const file = await writeScenario(
+      sb,
+      'ctr',
+      // `sleep` as PID 1 ignores SIGTERM: the graceful `docker stop` sits through its whole timeout.
+      `name: sigint2-ctr\ncontainers:\n  box: { image: harness/busybox, command: [sleep, "3600"] }\nsteps:\n  - name: sleeps\n    on: box\n    run: "sleep 600 || echo ${mark}"\n    timeout: 900s\n`,
+    );
+    const ours = () => containersWithLabel(`${LABEL_DIR}=${join(sb.vmsDir, 'box')}`);
+    const run = startRun(sb, file);
+    try {
+      await waitFor('the step to run in the container', 180_000, async () => {
+        if (run.proc.exitCode !== null) throw new Error(run.output());
+        return (await pidsMentioning(mark)).length > 0 || undefined;
+      });
+      process.kill(run.pid, 'SIGINT');
+      await run.waitForOutput(/tearing down by policy/, 30_000);
+      // The graceful path has not removed it yet (else this test would prove nothing about the second SIGINT).
+      expect(await ours(), 'the container is still there when the second SIGINT comes').toHaveLength(1);
+      const { exitCode, exitedAfterMs } = await secondSigint(run);
+      expect(exitCode, run.output()).toBe(130);
+      expect(run.output()).toMatch(/SIGINT again: killing the machines now/);
+      expect(run.output()).not.toMatch(/reaps what is left/);
+      expect(await ours(), 'the container is removed before the harness exits').toEqual([]);
+      expect(await pidsMentioning(mark)).toEqual([]);
+      expect(await vmsContents(sb.vmsDir)).toEqual({ dirs: [], locks: [] });
+      expect(exitedAfterMs).toBeLessThan(7_000);
+      expect(runRows(sb.db).map((row) => row.status)).toEqual(['aborted']);
+      console.log(`containers: exited ${exitedAfterMs} ms after the second SIGINT`);
+    } finally {
+      for (const id of await ours()) await execa('docker', ['rm', '-f', id], { reject: false });
+    }
+  }, 300_000);
 });

@@ -47,9 +47,16 @@ export const dbCommand: CliCommand = {
       }
       const report = (r: { from: number; to: number; backup?: string }) =>
         io.out(r.from === r.to ? `already at schema version ${r.to}\n` : `schema version ${r.from} -> ${r.to}${r.backup ? ` (backup: ${r.backup})` : ''}\n`);
-      if (sub === 'migrate') report(await migrateTo(db, to(latestVersion())));
-      else if (sub === 'rollback') report(await migrateTo(db, to(Math.max(0, currentVersion(db) - 1))));
-      else {
+      const current = currentVersion(db);
+      if (sub === 'migrate') {
+        const target = to(latestVersion());
+        if (target < current && current <= latestVersion()) throw new UsageError(`migrate --to ${target}: the database is at schema version ${current}; expected a version from ${current} to ${latestVersion()} (use rollback --to ${target} to go down)`);
+        report(await migrateTo(db, target));
+      } else if (sub === 'rollback') {
+        const target = to(Math.max(0, current - 1));
+        if (target > current) throw new UsageError(`rollback --to ${target}: the database is at schema version ${current}; expected a version from 0 to ${current} (use migrate --to ${target} to go up)`);
+        report(await migrateTo(db, target));
+      } else {
         const down = await migrateTo(db, 0);
         await migrateTo(db, latestVersion());
         io.out(`reset ${path} to an empty schema version ${latestVersion()}${down.backup ? ` (backup: ${down.backup})` : ''}\n`);

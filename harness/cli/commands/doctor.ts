@@ -8,6 +8,7 @@ import { getProvider, providerNames } from '../../providers/registry.js';
 import { probeKvm } from '../../providers/kvm-probe.js';
 import { probeKernelFromCache } from '../../../iso/probe-kernel.js';
 import { extraProbes } from '../../doctor-probes.js';
+import { probeNixSetup } from '../../nix-setup-probe.js';
 
 interface ToolCheck {
   name: string;
@@ -24,7 +25,6 @@ const TOOLS: ToolCheck[] = [
   { name: 'mformat', command: ['mformat', '--version'], purpose: 'grub-mkrescue EFI image', fix: 'apt-get install -y mtools' },
   { name: 'dropbearconvert', command: ['sh', '-c', 'command -v dropbearconvert'], purpose: 'pinned dropbear host keys', fix: 'apt-get install -y dropbear-bin' },
   { name: 'ssh', command: ['ssh', '-V'], purpose: 'interactive `harness vm ssh`', fix: 'apt-get install -y openssh-client' },
-  { name: 'nix', command: ['nix', '--version'], purpose: 'NixOS images (builder: nixos)', fix: 'apt-get install -y nix-bin' },
   { name: 'quickemu', command: ['quickemu', '--version'], purpose: 'provider: quickemu', fix: 'install quickemu from its upstream release' },
   { name: 'limactl', command: ['limactl', '--version'], purpose: 'provider: lima', fix: 'install Lima from its upstream release' },
 ];
@@ -47,6 +47,8 @@ export const doctorCommand: CliCommand = {
       const ok = r.exitCode === 0;
       results.push({ provider: t.name, available: ok, reason: ok ? `${t.purpose}: ${String(r.stdout || r.stderr).split('\n')[0]}` : `${t.purpose}: not found`, fix: ok ? undefined : t.fix });
     }
+    // nix: present, and (as root) its build users exist, or every nixos build fails.
+    results.push(await probeNixSetup());
     if (values.json) io.out(JSON.stringify(results, null, 2) + '\n');
     else {
       for (const r of results) {

@@ -3,7 +3,7 @@
 import { copyFile, rename } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildImage, listImages, pruneImages } from '../../../iso/index.js';
+import { buildImage, cachePathsInUse, listDownloads, listImages, pruneDownloads, pruneImages } from '../../../iso/index.js';
 import { readPublicKeyFile } from '../../../iso/nixos/key-lines.js';
 import { imageSchema, type ImageConfig } from '../../scenario/schema.js';
 import { projectKeyPair } from '../../keys.js';
@@ -19,10 +19,11 @@ const usage = `usage:
       cloud-init: --base IMAGE.qcow2|https://URL [--sha256 HEX] [--user NAME]
                   OUT.iso is the NoCloud seed (label cidata); the base disk's cached path is printed too.
   harness iso list [--json]
-      Lists cached images: key, builder, size, created, last used.
+      Lists cached images and downloaded cloud images: key, kind, builder, size, created, last used, source URL.
   harness iso prune [--older-than 30d] [--all]
-      Removes cached images not used for the given time (d, h, m, s), or all of them.
-      Images being built right now are never removed.`;
+      Removes cached images and downloads not used for the given time (d, h, m, s), or all of them.
+      Never removed: images being built and downloads in progress (their lock is held), and a download a VM
+      in vms/ still stands on (its disk overlay's base, even a disk kept by preserve-disk).`;
 
 export const isoCommand: CliCommand = {
   name: 'iso',
@@ -115,17 +116,22 @@ function imageFromFlags(values: Record<string, unknown>): ImageConfig {
 
 async function list(args: string[], io: CliIo): Promise<number> {
   const { values } = parse(args, { json: { type: 'boolean' } });
-  const images = await listImages(harnessPaths(io.env, io.cwd).cache);
+  const cache = harnessPaths(io.env, io.cwd).cache;
+  const [images, downloads] = await Promise.all([listImages(cache), listDownloads(cache)]);
   if (values.json) {
-    io.out(JSON.stringify(images, null, 2) + '\n');
+    io.out(JSON.stringify([...images.map((i) => ({ kind: 'image' as const, ...i })), ...downloads], null, 2) + '\n');
     return 0;
   }
-  if (!images.length) {
+  if (!images.length && !downloads.length) {
     io.out('no cached images\n');
     return 0;
   }
-  const rows = images.map((i) => [i.key.slice(0, 12), i.builder, `${(i.size / 1024 ** 2).toFixed(1)}M`, i.created.slice(0, 19), i.lastUsed.slice(0, 19), i.path]);
-  const head = ['KEY', 'BUILDER', 'SIZE', 'CREATED', 'LAST USED', 'PATH'];
+  const size = (n: number) => `${(n / 1024 ** 2).toFixed(1)}M`;
+  const rows = [
+    ...images.map((i) => [i.key.slice(0, 12), 'image', i.builder, size(i.size), i.created.slice(0, 19), i.lastUsed.slice(0, 19), i.path]),
+    ...downloads.map((d) => [d.sha256.slice(0, 12), 'download', '-', size(d.size), d.created.slice(0, 19), d.lastUsed.slice(0, 19), d.url ? `${d.path} <- ${d.url}` : d.path]),
+  ];
+  const head = ['KEY', 'KIND', 'BUILDER', 'SIZE', 'CREATED', 'LAST USED', 'PATH'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   for (const r of [head, ...rows]) io.out(r.map((v, c) => (c === r.length - 1 ? v : v.padEnd(widths[c]!))).join('  ') + '\n');
   return 0;
@@ -136,10 +142,19 @@ async function prune(args: string[], io: CliIo): Promise<number> {
   const olderThan = values['older-than'] as string | undefined;
   if (!values.all && olderThan === undefined) throw new UsageError('say what to prune: --older-than 30d or --all');
   const olderThanMs = olderThan === undefined ? undefined : parseAge(olderThan);
-  const r = await pruneImages(harnessPaths(io.env, io.cwd).cache, { olderThanMs, all: Boolean(values.all) });
+  const paths = harnessPaths(io.env, io.cwd);
+  const r = await pruneImages(paths.cache, { olderThanMs, all: Boolean(values.all) });
+  // Downloads a VM in vms/ stands on (its overlay's base) stay whatever their age.
+  const d = await pruneDownloads(paths.cache, { olderThanMs, all: Boolean(values.all), inUse: await cachePathsInUse(paths.vms) });
+  const named = (x: { sha256: string; url?: string }) => `download ${x.sha256}${x.url ? ` (${x.url})` : ''}`;
   for (const k of r.removed) io.out(`removed ${k}\n`);
+  for (const x of d.removed) io.out(`removed ${named(x)}\n`);
   for (const k of r.skippedLocked) io.out(`kept ${k} (in use: its lock is held)\n`);
-  io.out(`${r.removed.length} removed, ${r.skippedLocked.length} in use\n`);
+  for (const x of d.skippedLocked) io.out(`kept ${named(x)} (in use: being downloaded)\n`);
+  for (const x of d.skippedInUse) io.out(`kept ${named(x)} (in use by VM ${x.vm} in ${paths.vms})\n`);
+  const removed = r.removed.length + d.removed.length;
+  const inUse = r.skippedLocked.length + d.skippedLocked.length + d.skippedInUse.length;
+  io.out(`${removed} removed, ${inUse} in use\n`);
   return 0;
 }
 

@@ -9,6 +9,7 @@ import { loadScenarioFile } from '../../scenario/load.js';
 import { makePlan } from '../../plan.js';
 import { runPlan } from '../../run.js';
 import { attachReporters } from '../reporting.js';
+import { wholeNumber } from '../../../reporters/log-lines.js';
 import { forceCleanup } from '../../force-cleanup.js';
 
 export const runCommand: CliCommand = {
@@ -21,6 +22,8 @@ export const runCommand: CliCommand = {
   --reporter LIST        e.g. terminal,junit:out.xml,html:report.html,json:run.json
   --json                 print the run report as JSON on stdout (terminal output goes to stderr)
   --db FILE              record into this SQLite file (default vms/harness.db, or $HARNESS_DB)
+  --log-lines N          command/console lines kept per VM in the record (default 500, or $HARNESS_LOG_LINES,
+                         or logLines: in harness.config.yaml)
   --wait-lock DURATION   wait this long for a VM lock another run holds (default: refuse at once)
   --name-prefix P        prefix VM names (run the same scenario twice side by side)
 exit codes: 0 all steps passed, 1 a step failed, 2 invalid input, 3 infrastructure failure, 130/143 interrupted`,
@@ -33,6 +36,7 @@ exit codes: 0 all steps passed, 1 a step failed, 2 invalid input, 3 infrastructu
       reporter: { type: 'string' },
       json: { type: 'boolean' },
       db: { type: 'string' },
+      'log-lines': { type: 'string' },
       'wait-lock': { type: 'string' },
       'name-prefix': { type: 'string' },
     });
@@ -41,10 +45,11 @@ exit codes: 0 all steps passed, 1 a step failed, 2 invalid input, 3 infrastructu
     if (flags.length > 1) throw new UsageError(`--${flags.join(' and --')} contradict each other: pick one`);
     if (values.accel && !['auto', 'kvm', 'tcg'].includes(values.accel)) throw new UsageError(`--accel: expected auto, kvm or tcg, got "${values.accel}"`);
     const lockWaitMs = durationFlag('wait-lock', values['wait-lock']);
+    const logLines = logLinesFlag(values['log-lines']);
 
     // Validation first: invalid input exits 2 before anything is created on disk.
     const loaded = await loadScenarioFile(positionals[0]!);
-    const paths = harnessPaths({ ...io.env, ...(values.db ? { HARNESS_DB: values.db } : {}) }, io.cwd);
+    const paths = harnessPaths(io.env, io.cwd, { db: values.db });
     const plan = makePlan(loaded, {
       teardown: flags[0],
       accel: values.accel as 'auto' | 'kvm' | 'tcg' | undefined,
@@ -53,7 +58,7 @@ exit codes: 0 all steps passed, 1 a step failed, 2 invalid input, 3 infrastructu
     });
 
     const bus = new EventBus(randomUUID());
-    const reporting = await attachReporters(bus, { spec: values.reporter, json: values.json ?? false, io, paths, plan });
+    const reporting = await attachReporters(bus, { spec: values.reporter, json: values.json ?? false, io, paths, plan, logLines });
 
     const started = Date.now();
     const ac = new AbortController();
@@ -63,10 +68,11 @@ exit codes: 0 all steps passed, 1 a step failed, 2 invalid input, 3 infrastructu
       if (signals === 1) {
         io.err(`\nharness: ${sig}: tearing down by policy (${plan.teardown}); press Ctrl-C again to force immediate cleanup\n`);
         ac.abort(new Error(sig));
-      } else {
+      } else if (signals === 2) {
         io.err(`\nharness: ${sig} again: killing the machines now\n`);
         const code = sig === 'SIGTERM' ? 143 : 130;
-        void forceCleanup(plan, paths).finally(() => {
+        // Bounded per machine (a slow libvirtd or dockerd cannot hold the exit); later signals are ignored.
+        void forceCleanup(plan, paths, { log: (m) => io.err(`harness: ${m}\n`) }).finally(() => {
           // process.exit skips the graceful path's run.finished: record the run as aborted here (the recorder
           // writes run.finished synchronously), or it would stay `running` until the next command reaps it.
           bus.emit({ type: 'run.finished', status: 'aborted', exitCode: code, durationMs: Date.now() - started, error: `${sig} twice: machines killed without graceful teardown` });
@@ -86,3 +92,10 @@ exit codes: 0 all steps passed, 1 a step failed, 2 invalid input, 3 infrastructu
     }
   },
 };
+
+function logLinesFlag(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = wholeNumber(v);
+  if (n === undefined) throw new UsageError(`--log-lines: expected a positive whole number of lines, got "${v}"`);
+  return n;
+}

@@ -1,4 +1,5 @@
 // Plain-text views of run records for `harness runs list | show | flaky`.
+import { truncationNotes } from '../../steps/truncation.js';
 import type { RunReport } from '../../store/run-report.js';
 import type { FlakyStep, RunSummary } from '../../store/queries/runs.js';
 
@@ -40,6 +41,7 @@ export function formatRunReport(r: RunReport): string {
   for (const s of r.steps) {
     const mark = s.status === 'passed' ? 'ok  ' : s.status === 'failed' ? 'FAIL' : 'skip';
     out.push(`  ${mark} step ${s.index + 1} ${s.name}  on ${s.on}  ${secs(s.durationMs)}`); // 1-based, as the terminal reporter counts
+    for (const note of truncationNotes(s.droppedBytes, s.outputCapBytes)) out.push(`      ${note}`); // passed steps too: output was lost
     if (s.status !== 'failed') continue;
     if (s.command !== null) out.push(`      command: ${s.command}`);
     if (s.exitCode !== null) out.push(`      exit code: ${s.exitCode}`);

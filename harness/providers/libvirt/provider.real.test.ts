@@ -3,7 +3,7 @@
 // stop/clean and reaping without waiting for an OS. Skipped, saying why, when libvirtd does not answer.
 // Every domain is named harness-test-* and removed in afterAll, whatever happened.
 import { execa } from 'execa';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, connect } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,8 +159,15 @@ describe.skipIf(!probe.available)('LibvirtProvider against a real libvirtd (TCG)
     expect(await virsh.ok(['domstate', '--reason', domain])).toBe('running (restored)');
     expect(restored.sshPort).toBe(m.sshPort);
 
+    // The console log libvirt (virtlogd) writes: a line with a token stands in for a guest printing one.
+    const consoleLog = join(vmsDir, name, `${name}.log`);
+    await appendFile(consoleLog, 'token=deadbeef-1c2d-4e5f-8a9b-0123456789ab\n');
+
     // stop: the empty guest ignores ACPI, so the grace period runs out and the domain is destroyed.
     await provider.stop(name, vmsDir);
+    // ... and the console log, no longer written, is redacted.
+    expect(await readFile(consoleLog, 'utf8')).toContain('token=[REDACTED]\n');
+    expect(await readFile(consoleLog, 'utf8')).not.toContain('deadbeef');
     expect(await provider.status(name, vmsDir)).toBe('Stopped');
     expect(await provider.attach(name, vmsDir)).toBeUndefined();
     await provider.stop(name, vmsDir); // idempotent
