@@ -10,6 +10,7 @@ import { vmFiles } from './paths.js';
 import { breakLock, isLocked, pidAlive, readHolder } from './lock.js';
 import { livePid, readVmRecord, removeVmDir } from './providers/vm-state.js';
 import { getProvider } from './providers/registry.js';
+import { reapRecorded } from './vm-action-record.js';
 
 export type Reaper = (paths: HarnessPaths, log: (msg: string) => void) => Promise<void>;
 
@@ -54,7 +55,9 @@ async function reapVm(paths: HarnessPaths, name: string, log: (msg: string) => v
   if (rec) {
     if (rec.kept || rec.teardown === 'keep' || pidAlive(rec.ownerPid)) return;
     const provider = getProvider(rec.provider, { paths, privateKeyPath: rec.privateKeyPath });
-    await provider.clean(name, paths.vms, { preserveDisk: rec.teardown === 'preserve-disk' });
+    // Recorded against the run that made it (a Warning SystemEvent and the transitions), when that run is on record.
+    const status = () => provider.status(name, paths.vms);
+    await reapRecorded(paths.db, name, rec, status, () => provider.clean(name, paths.vms, { preserveDisk: rec.teardown === 'preserve-disk' }), log);
     log(`reaped VM ${name} left by dead harness pid ${rec.ownerPid}`);
     return;
   }

@@ -68,6 +68,19 @@ describe('EventWriter', () => {
     expect(db.prepare('SELECT id, status FROM runs').get()).toEqual({ id: 'late', status: 'running' });
     expect(count('SELECT count(*) FROM command_logs')).toBe(1);
   });
+
+  it('existingRunsOnly appends to a recorded run and drops events of an unknown one (no placeholder run)', () => {
+    new EventWriter(db).write(sampleRunEvents({ runId: 'r1' }));
+    const runsBefore = count('SELECT count(*) FROM runs');
+    const eventsBefore = count(`SELECT count(*) FROM vm_events WHERE run_id = 'r1'`);
+    const w = new EventWriter(db, { existingRunsOnly: true });
+    const ev = (runId: string) => new EventBus(runId).emit({ type: 'vm.event', vm: 'web', kind: 'UserAction', severity: 'Info', message: 'harness vm stop' });
+    w.write([ev('r1'), ev('ghost')]);
+    expect(w.dropped).toBe(1);
+    expect(count('SELECT count(*) FROM runs')).toBe(runsBefore);
+    expect(count(`SELECT count(*) FROM vm_events WHERE run_id = 'r1'`)).toBe(eventsBefore + 1);
+    expect(db.prepare(`SELECT status FROM runs WHERE id = 'r1'`).pluck().get()).not.toBe('running');
+  });
 });
 
 describe('SqliteRecorder', () => {

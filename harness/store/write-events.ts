@@ -14,6 +14,11 @@ export interface WriterOptions {
   /** Recorded on run rows so crashed runs can be found (markAbandonedRunsAborted). */
   pid?: number;
   host?: string;
+  /**
+   * Append to runs already in the database (e.g. `harness vm stop` on a VM a past run kept): events of a run that is
+   * not there are dropped (counted in `dropped`) instead of being kept under a placeholder `running` run.
+   */
+  existingRunsOnly?: boolean;
 }
 
 const json = (v: unknown): string => JSON.stringify(redactDeep(v));
@@ -26,11 +31,15 @@ export class EventWriter {
   private readonly host: string;
   private readonly s: Statements;
   private readonly batch: (events: readonly HarnessEvent[]) => void;
+  private readonly existingRunsOnly: boolean;
+  /** Events dropped because their run is not in the database (only with existingRunsOnly). */
+  dropped = 0;
 
   constructor(db: Db, opts: WriterOptions = {}) {
     this.cap = opts.logCapPerVm ?? DEFAULT_LOG_CAP_PER_VM;
     this.pid = opts.pid ?? process.pid;
     this.host = opts.host ?? hostname();
+    this.existingRunsOnly = opts.existingRunsOnly ?? false;
     this.s = prepareStatements(db);
     // IMMEDIATE: take the write lock up front, so two writers queue on busy_timeout instead of deadlocking.
     const tx = db.transaction((events: readonly HarnessEvent[]) => {
@@ -62,6 +71,13 @@ export class EventWriter {
       s.startRun.run(run, redact(e.scenario), redact(e.file), e.at, redact(e.host), this.pid, json(e.options));
       this.known.add(run);
       return;
+    }
+    if (!this.known.has(run) && this.existingRunsOnly) {
+      if (s.runExists.get(run) === undefined) {
+        this.dropped++;
+        return;
+      }
+      this.known.add(run);
     }
     if (!this.known.has(run)) {
       // An event for a run whose start we never saw (recorder attached late): keep it, under a placeholder run.
@@ -132,6 +148,7 @@ type Statements = ReturnType<typeof prepareStatements>;
 function prepareStatements(db: Db) {
   const p = (sql: string) => db.prepare(sql);
   return {
+    runExists: p(`SELECT 1 FROM runs WHERE id = ?`).pluck(),
     ensureRun: p(`INSERT OR IGNORE INTO runs (id, status, started_at, host, pid) VALUES (?, 'running', ?, ?, ?)`),
     startRun: p(`INSERT INTO runs (id, scenario, file, status, started_at, host, pid, options) VALUES (?, ?, ?, 'running', ?, ?, ?, ?)
       ON CONFLICT(id) DO UPDATE SET scenario = excluded.scenario, file = excluded.file, started_at = excluded.started_at,

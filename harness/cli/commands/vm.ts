@@ -13,13 +13,18 @@ import { connectSsh } from '../../ssh/connect.js';
 import { SshTarget } from '../../targets/ssh-target.js';
 import { knownHostsLine } from '../../ssh/host-key.js';
 import { readFile } from 'node:fs/promises';
+import type { VmStatus } from '../../events.js';
+import { actionEvents, actor, debugEnabled, openVmActionRecord, userAction, type VmActionRecord } from '../../vm-action-record.js';
 
 const USAGE = `usage: harness vm <list|status|ssh|stop|clean> ...
   harness vm list [--json]                 every VM in vms/ with its status
   harness vm status NAME [--json]          status by the pidfile rule, ports, accel, provider
   harness vm ssh NAME [-- CMD ...]         log in (host key pinned), or run CMD and exit with its code
   harness vm stop NAME                     stop the VM (keeps its state dir)
-  harness vm clean NAME [--preserve-disk]  stop and remove its state (all but the disk with --preserve-disk)`;
+  harness vm clean NAME [--preserve-disk]  stop and remove its state (all but the disk with --preserve-disk)
+ssh, stop and clean are recorded in the run that created the VM (see harness runs show ID):
+  --db FILE      the run database (default HARNESS_DB, else vms/harness.db)
+  -v, --verbose  say why nothing was recorded (also HARNESS_DEBUG=1)`;
 
 export const vmCommand: CliCommand = {
   name: 'vm',
@@ -99,14 +104,30 @@ async function requireRecord(paths: HarnessPaths, name: string): Promise<VmRecor
   return rec;
 }
 
+const RECORD_FLAGS = { db: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } } as const;
+
+/** The run record of the VM's creating run, for a `harness vm SUB` acting on it (a no-op when there is none). */
+function openRecord(sub: string, name: string, rec: VmRecord | undefined, io: CliIo, paths: HarnessPaths, flags: { db?: string; verbose?: boolean }) {
+  const db = flags.db ? harnessPaths(io.env, io.cwd, { db: flags.db }).db : paths.db;
+  const verbose = (flags.verbose ?? false) || debugEnabled(io.env);
+  return openVmActionRecord(db, name, rec, {
+    note: (m) => verbose && io.err(`harness vm ${sub}: ${m}\n`),
+    warn: (m) => io.err(`harness vm ${sub}: ${m}\n`),
+  });
+}
+
 async function ssh(args: string[], io: CliIo, paths: HarnessPaths): Promise<number> {
   const dash = args.indexOf('--');
   const own = dash >= 0 ? args.slice(0, dash) : args;
   const cmd = dash >= 0 ? args.slice(dash + 1) : [];
-  const { positionals } = parse(own, {});
+  const { values, positionals } = parse(own, RECORD_FLAGS);
   const name = oneName(positionals);
   const rec = await requireRecord(paths, name);
   if (!rec.hostPublicKey) throw new HarnessError(`VM ${name} has no pinned host key recorded; refusing to connect blindly`);
+  // Recorded before connecting: an interactive session may last hours. The command text is redacted by the writer.
+  const record = await openRecord('ssh', name, rec, io, paths, values);
+  record.emit(userAction(name, 'vm ssh', { command: cmd.length ? cmd.join(' ') : null, interactive: cmd.length === 0 }));
+  await record.close();
   if (cmd.length) {
     const privateKey = await readFile(rec.privateKeyPath, 'utf8');
     const hostPublicKey = rec.hostPublicKey;
@@ -132,18 +153,33 @@ async function ssh(args: string[], io: CliIo, paths: HarnessPaths): Promise<numb
 }
 
 async function stopOrClean(sub: 'stop' | 'clean', args: string[], io: CliIo, paths: HarnessPaths): Promise<number> {
-  const { values, positionals } = parse(args, { 'preserve-disk': { type: 'boolean' } });
+  const { values, positionals } = parse(args, { 'preserve-disk': { type: 'boolean' }, ...RECORD_FLAGS });
   if (sub === 'stop' && values['preserve-disk']) throw new UsageError('--preserve-disk goes with clean, not stop');
   const name = oneName(positionals);
+  const preserveDisk = values['preserve-disk'] ?? false;
   const rec = await readVmRecord(paths.vms, name);
   const provider = getProvider(rec?.provider ?? 'qemu', { paths, privateKeyPath: rec?.privateKeyPath ?? '' });
   const release = await acquireLock(vmFiles(paths.vms, name).lock, `VM ${name}`);
+  let record: VmActionRecord | undefined;
   try {
-    if (sub === 'stop') await provider.stop(name, paths.vms);
-    else await provider.clean(name, paths.vms, { preserveDisk: values['preserve-disk'] ?? false });
+    record = await openRecord(sub, name, rec, io, paths, values);
+    const command = `vm ${sub}`;
+    record.emit(userAction(name, command, sub === 'clean' ? { preserveDisk } : {}));
+    const from: VmStatus = record.recording ? await provider.status(name, paths.vms).catch((): VmStatus => 'Unknown') : 'Unknown';
+    const startedAt = Date.now();
+    try {
+      if (sub === 'stop') await provider.stop(name, paths.vms);
+      else await provider.clean(name, paths.vms, { preserveDisk });
+    } catch (e) {
+      record.emit({ type: 'vm.event', vm: name, kind: 'ErrorOccurred', severity: 'Error', message: `harness ${command} failed: ${(e as Error).message}` });
+      throw e;
+    }
+    const action = sub === 'stop' ? 'stop' : preserveDisk ? 'clean-preserve-disk' : 'clean';
+    for (const e of actionEvents(name, from, action, `harness ${command} ${actor()}`, startedAt)) record.emit(e);
   } finally {
+    await record?.close();
     await release();
   }
-  io.out(`${sub === 'stop' ? 'stopped' : values['preserve-disk'] ? 'cleaned (disk kept)' : 'cleaned'} ${name}\n`);
+  io.out(`${sub === 'stop' ? 'stopped' : preserveDisk ? 'cleaned (disk kept)' : 'cleaned'} ${name}\n`);
   return 0;
 }

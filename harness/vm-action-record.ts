@@ -1,0 +1,144 @@
+// What happens to a VM after its run (a user's `harness vm stop|clean|ssh`, the crash reaper removing an orphan)
+// goes into the record of the run that created it: the run id is in vm.json. The events go through the same
+// recorder and EventWriter as a run's own, appended to the existing run (never a placeholder run). Nothing here
+// ever fails the command: a VM from an older harness (no run id), no database, or a run not in it only says so
+// through `note` (callers show it in verbose/debug mode); a database error is a warning.
+import { access } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { EventBus, type EmittedEvent, type TeardownPolicy, type VmStatus } from './events.js';
+import type { VmRecord } from './providers/vm-state.js';
+import { SqliteRecorder } from '../reporters/sqlite-recorder.js';
+
+export interface VmActionRecord {
+  /** Whether events reach a run record (false: they are dropped). */
+  readonly recording: boolean;
+  emit(e: EmittedEvent): void;
+  close(): Promise<void>;
+}
+
+export interface OpenVmActionOptions {
+  /** Why nothing is recorded (older VM, no database, unknown run): for verbose/debug output only. */
+  note: (msg: string) => void;
+  /** A database that exists but cannot be written: always shown. */
+  warn: (msg: string) => void;
+}
+
+const NOTHING: VmActionRecord = { recording: false, emit: () => undefined, close: async () => undefined };
+
+/** Opens the record of the run that created `rec`'s VM, or a no-op when there is none to append to. */
+export async function openVmActionRecord(dbPath: string, name: string, rec: VmRecord | undefined, opts: OpenVmActionOptions): Promise<VmActionRecord> {
+  const runId = rec?.runId;
+  if (!runId) {
+    opts.note(`nothing recorded: VM ${name} has no run id in its vm.json (made by an older harness, or no vm.json)`);
+    return NOTHING;
+  }
+  // A command must not create a database as a side effect.
+  if (!(await access(dbPath).then(() => true, () => false))) {
+    opts.note(`nothing recorded: no run database at ${dbPath}`);
+    return NOTHING;
+  }
+  let recorder: SqliteRecorder;
+  try {
+    recorder = await SqliteRecorder.open(dbPath, { existingRunsOnly: true });
+  } catch (e) {
+    opts.warn(`could not open the run record ${dbPath}, nothing recorded: ${(e as Error).message}`);
+    return NOTHING;
+  }
+  let known: boolean;
+  try {
+    known = recorder.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(runId) !== undefined;
+  } catch (e) {
+    await recorder.close();
+    opts.warn(`could not read the run record ${dbPath}, nothing recorded: ${(e as Error).message}`);
+    return NOTHING;
+  }
+  if (!known) {
+    await recorder.close();
+    opts.note(`nothing recorded: run ${runId} of VM ${name} is not in ${dbPath}`);
+    return NOTHING;
+  }
+  const bus = new EventBus(runId, false);
+  bus.subscribe(recorder);
+  return {
+    recording: true,
+    emit: (e) => void bus.emit(e),
+    close: () => bus.close(),
+  };
+}
+
+/** Who acted: "by uid 0 (pid 123)". */
+export function actor(): string {
+  return `by uid ${process.getuid?.() ?? 'unknown'} (pid ${process.pid})`;
+}
+
+/** The UserAction event of a `harness vm ...` command. */
+export function userAction(vm: string, command: string, options: Record<string, unknown>): EmittedEvent {
+  return {
+    type: 'vm.event', vm, kind: 'UserAction', severity: 'Info',
+    message: `harness ${command} ${actor()}`,
+    details: { command: `harness ${command}`, options, uid: process.getuid?.() ?? null, pid: process.pid, host: hostname() },
+  };
+}
+
+const LIVE: ReadonlySet<VmStatus> = new Set(['Starting', 'Running', 'Stopping', 'Suspending', 'Suspended', 'Resuming']);
+
+export type VmAction = 'stop' | 'clean' | 'clean-preserve-disk';
+
+/**
+ * The status transitions a stop or clean causes from `from`, and for a clean the teardown it amounts to (so the
+ * record gets the same 'deleted' state snapshot a run's own destroy teardown leaves).
+ */
+export function actionEvents(vm: string, from: VmStatus, action: VmAction, why: string, startedAt?: number): EmittedEvent[] {
+  const out: EmittedEvent[] = [];
+  let cur = from;
+  if (LIVE.has(cur)) {
+    out.push({ type: 'vm.status', vm, from: cur, to: 'Stopping', message: why, ...(startedAt === undefined ? {} : { at: startedAt }) });
+    out.push({ type: 'vm.status', vm, from: 'Stopping', to: 'Stopped', message: why });
+    cur = 'Stopped';
+  }
+  const final: VmStatus = action === 'clean' ? 'NotCreated' : 'Stopped';
+  if (cur !== final && cur !== 'NotCreated') out.push({ type: 'vm.status', vm, from: cur, to: final, message: why });
+  if (action !== 'stop') {
+    const policy: TeardownPolicy = action === 'clean' ? 'destroy' : 'preserve-disk';
+    out.push({ type: 'teardown.finished', vm, policy, action: action === 'clean' ? 'destroyed' : 'disk-preserved', hint: why });
+  }
+  return out;
+}
+
+/** HARNESS_DEBUG=1 (any value but empty or 0): say why a VM action was not recorded. */
+export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.HARNESS_DEBUG) && env.HARNESS_DEBUG !== '0';
+}
+
+/**
+ * The crash reaper's removal of an orphan (a VM whose harness died), recorded against the run that made it: a
+ * Warning SystemEvent, the transitions, the teardown. `clean` does the removal; its error is recorded and rethrown.
+ */
+export async function reapRecorded(
+  dbPath: string,
+  name: string,
+  rec: VmRecord,
+  status: () => Promise<VmStatus>,
+  clean: () => Promise<void>,
+  log: (msg: string) => void,
+): Promise<void> {
+  const record = await openVmActionRecord(dbPath, name, rec, { note: (m) => debugEnabled() && log(`reaper: ${m}`), warn: log });
+  try {
+    const from = record.recording ? await status().catch((): VmStatus => 'Unknown') : 'Unknown';
+    const startedAt = Date.now();
+    const why = `reaped ${actor()}: the harness that started it (pid ${rec.ownerPid}) is dead`;
+    record.emit({
+      type: 'vm.event', vm: name, kind: 'SystemEvent', severity: 'Warning', message: `orphan ${why}`, at: startedAt,
+      details: { reason: 'orphan', ownerPid: rec.ownerPid, teardown: rec.teardown ?? null, status: from, pid: process.pid, uid: process.getuid?.() ?? null, host: hostname() },
+    });
+    try {
+      await clean();
+    } catch (e) {
+      record.emit({ type: 'vm.event', vm: name, kind: 'ErrorOccurred', severity: 'Error', message: `reaping failed: ${(e as Error).message}` });
+      throw e;
+    }
+    for (const e of actionEvents(name, from, rec.teardown === 'preserve-disk' ? 'clean-preserve-disk' : 'clean', why, startedAt)) record.emit(e);
+  } finally {
+    await record.close();
+  }
+}
