@@ -24,13 +24,20 @@ function indent(s: string, by = '      '): string {
   return s.split('\n').map((l) => by + l).join('\n');
 }
 
-export function formatRunReport(r: RunReport): string {
+/** Runs this one is linked to that its own record does not name (found by `runsLinkingTo`). */
+export interface RunLinks {
+  /** The vitest reporter's run for the test file whose suite recorded this run. */
+  recordedBy?: readonly string[];
+}
+
+export function formatRunReport(r: RunReport, links: RunLinks = {}): string {
   const out: string[] = [];
   out.push(`run ${r.id}  ${r.status.toUpperCase()}${r.exitCode !== null ? ` (exit ${r.exitCode})` : ''}`);
   out.push(`  scenario  ${r.scenario}${r.file ? `  (${r.file})` : ''}`);
   out.push(`  started   ${time(r.startedAt)}   finished ${time(r.finishedAt)}   duration ${secs(r.durationMs)}`);
   out.push(`  host      ${r.host || '-'}   accel ${r.accel ?? '-'}`);
   if (r.error) out.push(`  error     ${r.error}`);
+  out.push(...vitestLinks(r, links));
   if (r.vms.length) {
     out.push('', 'machines:');
     for (const v of r.vms) {
@@ -66,6 +73,20 @@ export function formatRunReport(r: RunReport): string {
     for (const c of r.containers) out.push(`  ${c.name}  ${c.image}  ${c.status}  ${c.ports.map((p) => `127.0.0.1:${p.host}->${p.container}`).join(', ')}`);
   }
   return out.join('\n') + '\n';
+}
+
+/** A vitest file's run names its useScenario runs (machines, timeline, console); such a run names its test file's run. */
+function vitestLinks(r: RunReport, links: RunLinks): string[] {
+  const out: string[] = [];
+  const o = r.options;
+  if (o.runner === 'vitest' && typeof o.testFile === 'string') {
+    const suite = typeof o.suite === 'string' ? ` > ${o.suite}` : '';
+    const by = links.recordedBy?.length ? `   the file's run: ${links.recordedBy.join(', ')}` : '';
+    out.push(`  vitest    ${o.testFile}${suite}${by}`);
+  }
+  const scenarioRuns = Array.isArray(o.scenarioRuns) ? o.scenarioRuns.filter((x): x is string => typeof x === 'string') : [];
+  if (scenarioRuns.length) out.push(`  scenario runs  ${scenarioRuns.join(', ')}   (machines, timeline, console: harness runs show ID)`);
+  return out;
 }
 
 export function formatFlaky(rows: readonly FlakyStep[], last: number): string {

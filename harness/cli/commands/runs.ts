@@ -6,7 +6,7 @@ import { markAbandonedRunsAborted } from '../../store/abandoned.js';
 import { openDatabase, resolveDbPath, type Db } from '../../store/db.js';
 import { RunNotFound } from '../../store/load-run-report.js';
 import { mergeDatabases } from '../../store/merge.js';
-import { flakySteps, listRuns, pruneRuns, resolveRunId } from '../../store/queries/runs.js';
+import { flakySteps, listRuns, pruneRuns, resolveRunId, runsLinkingTo } from '../../store/queries/runs.js';
 import { loadRunReport, runReportJson } from '../../store/run-report.js';
 import { formatFlaky, formatRunList, formatRunReport } from './runs-format.js';
 
@@ -96,7 +96,7 @@ function read(sub: 'list' | 'show' | 'flaky' | 'prune', db: Db, v: Flags, positi
     const [id] = positionals;
     if (!id) throw new UsageError('show needs a run id');
     const report = loadRunReport(db, resolveRunId(db, id));
-    io.out(v.json ? runReportJson(report) : formatRunReport(report));
+    io.out(v.json ? runReportJson(report) : formatRunReport(report, { recordedBy: runsLinkingTo(db, report.id) }));
     return 0;
   }
   if (sub === 'flaky') {

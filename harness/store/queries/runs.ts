@@ -65,3 +65,12 @@ export function flakySteps(db: Db, f: { last?: number; scenario?: string } = {})
 export function pruneRuns(db: Db, before: number): number {
   return db.prepare(`DELETE FROM runs WHERE started_at < ? AND status <> 'running'`).run(before).changes;
 }
+
+/** Runs whose options list `runId` in scenarioRuns: the vitest reporter's run for the test file whose suite recorded it. */
+export function runsLinkingTo(db: Db, runId: string): string[] {
+  return db
+    .prepare(`SELECT r.id FROM runs r, json_each(CASE WHEN json_valid(r.options) THEN r.options ELSE '{}' END, '$.scenarioRuns') j
+      WHERE instr(r.options, @id) > 0 AND j.value = @id ORDER BY r.started_at, r.id`)
+    .pluck()
+    .all({ id: runId }) as string[];
+}
