@@ -1,9 +1,9 @@
 // `npm test` of a suite using useScenario, end to end: a real `vitest run` with the harness reporter on a tiny suite
 // that boots scenarios/smoke.yaml (real qemu). The suite's run is in the database like a `harness run` (machine,
 // status timeline, console tail), with one step per test, and the reporter's run for the file links to it.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -74,5 +74,40 @@ test('a useScenario suite run by vitest records its VM, timeline, console and te
     expect(shown).toMatch(/server .*Starting -> Running/);
   } finally {
     db.close();
+  }
+}, 900_000);
+
+test("the scenario file's own keep-on-failure keeps the suite's VM and its state dir when a test fails", async () => {
+  const sub = await mkdtemp(join(dir, 'kof-'));
+  const dbPath = join(sub, 'h.db');
+  const scenario = join(sub, 'kof.yaml');
+  await writeFile(scenario, `name: kof\nvms:\n  box: { image: { builder: tiny }, memory: 256M, accel: tcg }\nteardown: keep-on-failure\n`);
+  const res = await runVitest(
+    sub,
+    {
+      'kof-suite.test.ts': [
+        `import { useScenario } from ${JSON.stringify(SCENARIO_FIXTURE)};`,
+        `const env = useScenario(${JSON.stringify(scenario)});`,
+        `test('fails on purpose', async () => { expect(await env.vm('box').succeed('echo here')).toBe('nope'); });`,
+      ].join('\n'),
+    },
+    { HARNESS_DB: dbPath, HARNESS_CACHE_DIR: harnessPaths().cache, HARNESS_KEYS_DIR: harnessPaths().keys },
+  );
+  expect(res.exitCode, res.output).toBe(1);
+  const db = new Database(dbPath, { readonly: true });
+  const vm = db.prepare(`SELECT dir FROM vms WHERE name = 'box'`).get() as { dir: string } | undefined;
+  db.close();
+  expect(vm?.dir, res.output).toBeTruthy();
+  const vmsDir = dirname(vm!.dir);
+  const env = { HARNESS_VMS_DIR: vmsDir, NO_COLOR: '1' };
+  try {
+    // Kept: the VM still answers, and its state dir (the suite's vms/) was not removed under it.
+    const status = await execa('node', ['bin/harness.js', 'vm', 'status', 'box', '--json'], { env, reject: false });
+    expect(JSON.parse(status.stdout).status, status.stderr).toBe('Running');
+    const ssh = await execa('node', ['bin/harness.js', 'vm', 'ssh', 'box', '--', 'echo', 'still-here'], { env, reject: false });
+    expect(ssh.stdout.trim(), ssh.stderr).toBe('still-here');
+  } finally {
+    await execa('node', ['bin/harness.js', 'vm', 'clean', 'box'], { env, reject: false });
+    await rm(vmsDir, { recursive: true, force: true });
   }
 }, 900_000);
