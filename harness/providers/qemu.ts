@@ -23,6 +23,7 @@ import {
   type VmRecord,
 } from './vm-state.js';
 import { pidAlive } from '../lock.js';
+import { findOnPath } from '../find-on-path.js';
 import { redactConsoleLog } from '../redact-file.js';
 
 const QEMU = 'qemu-system-x86_64';
@@ -44,18 +45,22 @@ export class QemuProvider implements Provider {
   constructor(private readonly opts: QemuProviderOptions) {}
 
   async probe(): Promise<ProbeResult> {
-    const bin = this.opts.binary ?? QEMU;
-    for (const tool of [bin, 'qemu-img']) {
-      const r = await execa(tool, ['--version'], { reject: false });
-      if (r.exitCode !== 0) return { provider: 'qemu', available: false, reason: `${tool} not found`, fix: INSTALL };
-    }
-    const v = await execa(bin, ['--version']);
+    const missing = await this.missingTool();
+    if (missing) return { provider: 'qemu', available: false, reason: `${missing} not found`, fix: INSTALL };
+    const v = await execa(this.opts.binary ?? QEMU, ['--version'], { reject: false });
+    if (v.exitCode !== 0) return { provider: 'qemu', available: false, reason: `${this.opts.binary ?? QEMU} --version failed: ${v.stderr || v.stdout}`.trim(), fix: INSTALL };
     return { provider: 'qemu', available: true, reason: v.stdout.split('\n')[0] ?? 'qemu present' };
   }
 
+  /** The first of qemu and qemu-img that is not on PATH (looked up in-process: start must not pay for spawns). */
+  private async missingTool(): Promise<string | undefined> {
+    for (const tool of [this.opts.binary ?? QEMU, 'qemu-img']) if (!(await findOnPath(tool))) return tool;
+    return undefined;
+  }
+
   async start(spec: MachineSpec): Promise<StartedMachine> {
-    const probe = await this.probe();
-    if (!probe.available) throw new ProviderUnavailable('qemu', probe.reason, probe.fix);
+    const missing = await this.missingTool();
+    if (missing) throw new ProviderUnavailable('qemu', `${missing} not found`, INSTALL);
     const files = vmFiles(spec.vmsDir, spec.name);
     if (await livePid(spec.vmsDir, spec.name)) throw new HarnessError(`VM ${spec.name} is already running (see harness vm status ${spec.name})`);
     await mkdir(files.dir, { recursive: true });

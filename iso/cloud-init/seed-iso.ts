@@ -5,7 +5,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProviderUnavailable } from '../../harness/errors.js';
-import { findOnPath } from '../nixos/nix-run.js';
+import { findOnPath } from '../../harness/find-on-path.js';
 import { runTool } from '../tools.js';
 
 export const SEED_LABEL = 'cidata';

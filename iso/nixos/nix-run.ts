@@ -1,8 +1,7 @@
 // Runs the nix CLI for an ISO build: `nix build` (flake mode) or `nixos-generate` (classic mode). Streams
 // stderr line by line to onProgress (nix prints progress and, with -L, build logs there), keeps the tail
 // for errors, and turns a failure into a typed error. stdout carries the result (JSON or the image path).
-import { access, constants } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { findOnPath } from '../../harness/find-on-path.js';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { classifyNixFailure, nixMissing } from './nix-errors.js';
@@ -21,16 +20,6 @@ export interface NixRunOptions {
 /** Lines of stderr kept for classification (the error tail shows the last 30 of them). */
 const KEEP_LINES = 400;
 export const EXPERIMENTAL_FLAGS = ['--extra-experimental-features', 'nix-command flakes'] as const;
-
-/** Where `cmd` is on PATH (as execa would find it), or undefined. */
-export async function findOnPath(cmd: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, cmd);
-    if (await access(p, constants.X_OK).then(() => true, () => false)) return p;
-  }
-  return undefined;
-}
 
 /**
  * `nix build path:<dir>#<attr> --json -L -o <outLink>`; returns the `out` store path. The experimental
