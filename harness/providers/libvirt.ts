@@ -19,6 +19,7 @@ import { buildDomainXml, type Forward, type HarnessMetadata } from './libvirt/do
 import { readForwards } from './libvirt/domain-read.js';
 import { collectInventory, type DomainInventory } from './libvirt/inventory.js';
 import { domainName, macFor } from './libvirt/naming.js';
+import { localReapUris } from './libvirt/reap-uris.js';
 import { listHarnessDomains, reapOrphanDomains, readDomainMetadata, undefineDomain, writeDomainMetadata, type HarnessDomain } from './libvirt/reap.js';
 import * as snap from './libvirt/snapshots.js';
 import { isActive, mapDomState, parseDomState, type ParsedDomState } from './libvirt/state.js';
@@ -467,9 +468,19 @@ async function exists(p: string): Promise<boolean> {
 // The registry builds providers by name (vm.json's `provider`), so `harness vm` and crash reaping can reach libvirt VMs.
 registerProvider('libvirt', (ctx) => new LibvirtProvider({ privateKeyPath: ctx.privateKeyPath, cacheDir: ctx.paths.cache, probeKernel: ctx.probeKernel }));
 
-// Domains whose harness died before writing vm.json (or whose vms/ is gone) are found by their metadata instead.
-// Only when the local system daemon is up: no libvirt here means nothing of ours can be there.
+// Domains whose harness died before writing vm.json (or whose vms/ is gone) are found by their metadata instead,
+// on every local daemon that is up: the system one, and the user's session one (libvirt/reap-uris.ts; sockets only,
+// no virsh spawned when none is there). One daemon failing does not spare the other's orphans.
 registerReaper(async (_paths, log) => {
-  if (!existsSync('/run/libvirt/libvirt-sock')) return;
-  for (const d of await new LibvirtProvider().reapOrphanDomains()) log(`reaped libvirt domain ${d} left by a dead harness process`);
+  const failed: string[] = [];
+  for (const uri of localReapUris()) {
+    try {
+      for (const d of await new LibvirtProvider({ uri }).reapOrphanDomains()) log(`reaped libvirt domain ${d} on ${uri} left by a dead harness process`);
+    } catch (e) {
+      // A user the system daemon refuses (polkit, no libvirt group) cannot have defined domains there: nothing to reap.
+      if (uri === 'qemu:///system' && process.getuid?.() !== 0 && e instanceof VirshFailed && /failed to connect to the hypervisor/i.test(e.result.stderr)) continue;
+      failed.push(`${uri}: ${(e as Error).message}`);
+    }
+  }
+  if (failed.length) throw new Error(`libvirt domain reaping failed on ${failed.join('; ')}`);
 });
