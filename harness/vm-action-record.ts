@@ -105,6 +105,26 @@ export function actionEvents(vm: string, from: VmStatus, action: VmAction, why: 
   return out;
 }
 
+/** The VM's status before an action, only when it will be recorded (asking a provider costs a virsh/pidfile look). */
+export async function statusBefore(record: VmActionRecord, status: () => Promise<VmStatus>): Promise<VmStatus> {
+  return record.recording ? status().catch((): VmStatus => 'Unknown') : 'Unknown';
+}
+
+/**
+ * Runs `act` (the stop or clean itself) and records its outcome: the transitions from `from` when it worked, an
+ * ErrorOccurred naming `what` when it failed (then rethrown). Shared by `harness vm stop|clean` and the reaper.
+ */
+export async function performRecorded(record: VmActionRecord, vm: string, from: VmStatus, action: VmAction, what: string, why: string, act: () => Promise<void>): Promise<void> {
+  const startedAt = Date.now();
+  try {
+    await act();
+  } catch (e) {
+    record.emit({ type: 'vm.event', vm, kind: 'ErrorOccurred', severity: 'Error', message: `${what} failed: ${(e as Error).message}` });
+    throw e;
+  }
+  for (const e of actionEvents(vm, from, action, why, startedAt)) record.emit(e);
+}
+
 /** HARNESS_DEBUG=1 (any value but empty or 0): say why a VM action was not recorded. */
 export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(env.HARNESS_DEBUG) && env.HARNESS_DEBUG !== '0';
@@ -124,20 +144,13 @@ export async function reapRecorded(
 ): Promise<void> {
   const record = await openVmActionRecord(dbPath, name, rec, { note: (m) => debugEnabled() && log(`reaper: ${m}`), warn: log });
   try {
-    const from = record.recording ? await status().catch((): VmStatus => 'Unknown') : 'Unknown';
-    const startedAt = Date.now();
+    const from = await statusBefore(record, status);
     const why = `reaped ${actor()}: the harness that started it (pid ${rec.ownerPid}) is dead`;
     record.emit({
-      type: 'vm.event', vm: name, kind: 'SystemEvent', severity: 'Warning', message: `orphan ${why}`, at: startedAt,
+      type: 'vm.event', vm: name, kind: 'SystemEvent', severity: 'Warning', message: `orphan ${why}`,
       details: { reason: 'orphan', ownerPid: rec.ownerPid, teardown: rec.teardown ?? null, status: from, pid: process.pid, uid: process.getuid?.() ?? null, host: hostname() },
     });
-    try {
-      await clean();
-    } catch (e) {
-      record.emit({ type: 'vm.event', vm: name, kind: 'ErrorOccurred', severity: 'Error', message: `reaping failed: ${(e as Error).message}` });
-      throw e;
-    }
-    for (const e of actionEvents(name, from, rec.teardown === 'preserve-disk' ? 'clean-preserve-disk' : 'clean', why, startedAt)) record.emit(e);
+    await performRecorded(record, name, from, rec.teardown === 'preserve-disk' ? 'clean-preserve-disk' : 'clean', 'reaping', why, clean);
   } finally {
     await record.close();
   }

@@ -13,8 +13,7 @@ import { connectSsh } from '../../ssh/connect.js';
 import { SshTarget } from '../../targets/ssh-target.js';
 import { knownHostsLine } from '../../ssh/host-key.js';
 import { readFile } from 'node:fs/promises';
-import type { VmStatus } from '../../events.js';
-import { actionEvents, actor, debugEnabled, openVmActionRecord, userAction, type VmActionRecord } from '../../vm-action-record.js';
+import { actor, debugEnabled, openVmActionRecord, performRecorded, statusBefore, userAction, type VmActionRecord } from '../../vm-action-record.js';
 
 const USAGE = `usage: harness vm <list|status|ssh|stop|clean> ...
   harness vm list [--json]                 every VM in vms/ with its status
@@ -165,17 +164,11 @@ async function stopOrClean(sub: 'stop' | 'clean', args: string[], io: CliIo, pat
     record = await openRecord(sub, name, rec, io, paths, values);
     const command = `vm ${sub}`;
     record.emit(userAction(name, command, sub === 'clean' ? { preserveDisk } : {}));
-    const from: VmStatus = record.recording ? await provider.status(name, paths.vms).catch((): VmStatus => 'Unknown') : 'Unknown';
-    const startedAt = Date.now();
-    try {
-      if (sub === 'stop') await provider.stop(name, paths.vms);
-      else await provider.clean(name, paths.vms, { preserveDisk });
-    } catch (e) {
-      record.emit({ type: 'vm.event', vm: name, kind: 'ErrorOccurred', severity: 'Error', message: `harness ${command} failed: ${(e as Error).message}` });
-      throw e;
-    }
+    const from = await statusBefore(record, () => provider.status(name, paths.vms));
     const action = sub === 'stop' ? 'stop' : preserveDisk ? 'clean-preserve-disk' : 'clean';
-    for (const e of actionEvents(name, from, action, `harness ${command} ${actor()}`, startedAt)) record.emit(e);
+    await performRecorded(record, name, from, action, `harness ${command}`, `harness ${command} ${actor()}`, () =>
+      sub === 'stop' ? provider.stop(name, paths.vms) : provider.clean(name, paths.vms, { preserveDisk }),
+    );
   } finally {
     await record?.close();
     await release();

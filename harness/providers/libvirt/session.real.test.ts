@@ -8,22 +8,19 @@ import { execa } from 'execa';
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage } from '../../../iso/index.js';
 import type { EmittedEvent } from '../../events.js';
 import { projectKeyPair, type KeyPair } from '../../keys.js';
 import { harnessPaths } from '../../paths.js';
 import { reapOrphans } from '../../reap.js';
-import { retryUntil } from '../../retry.js';
 import { vmSchema } from '../../scenario/schema.js';
-import { connectSsh } from '../../ssh/connect.js';
 import { LibvirtProvider, type LibvirtStartedMachine } from '../libvirt.js';
 import type { BuiltImage } from '../provider.js';
-import { sshBanner } from '../ssh-probe.js';
 import { buildDomainXml } from './domain-xml.js';
 import { domainName, macFor } from './naming.js';
 import { Virsh } from './virsh.js';
+import { sshRun as sshRunOn } from './testing/ssh-run.js';
 
 const URI = 'qemu:///session';
 const probe = await new LibvirtProvider({ uri: URI }).probe();
@@ -58,21 +55,9 @@ describe.skipIf(!probe.available)('libvirt provider on qemu:///session (TCG)', (
     if (root) await rm(root, { recursive: true, force: true });
   });
 
-  async function sshRun(m: LibvirtStartedMachine, command: string, timeoutMs: number): Promise<string> {
-    return retryUntil(
-      async () => {
-        if (!(await m.isAlive())) throw new Error(`domain ${m.domain} is not running`);
-        if (!(await sshBanner(m.sshPort, '127.0.0.1', 1000))) return undefined;
-        const s = await connectSsh({ host: m.sshHost, port: m.sshPort, user: image.user, privateKey: keys.privateKey, hostPublicKey: image.hostPublicKey, readyTimeoutMs: 15_000 });
-        try {
-          return await exec(s.client, command);
-        } finally {
-          await s.close();
-        }
-      },
-      { timeoutMs, intervalMs: 300 },
-    );
-  }
+  /** Waits for a pinned SSH login and runs one command; returns its stdout. */
+  const sshRun = (m: LibvirtStartedMachine, command: string, timeoutMs: number) =>
+    sshRunOn(m, { user: image.user, privateKey: keys.privateKey, hostPublicKey: image.hostPublicKey }, command, timeoutMs);
 
   it('starts a VM with libvirt.uri qemu:///session, SSH with the pinned key, stop, clean: the domain is gone', async () => {
     const domain = domainName(name, vmsDir);
@@ -206,15 +191,3 @@ describe.skipIf(!probe.available || !canSwitch)('orphan reaper on a non-root use
     expect(left).toContain(names.live);
   }, 120_000);
 });
-
-function exec(client: ssh2.Client, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    client.exec(command, (err, ch) => {
-      if (err) return reject(err);
-      let out = '';
-      ch.on('data', (d: Buffer) => (out += d.toString()));
-      ch.stderr.on('data', () => undefined);
-      ch.on('close', (code: number | null) => (code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code}`))));
-    });
-  });
-}

@@ -6,21 +6,19 @@
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage } from '../../../iso/index.js';
 import { HostKeyMismatch } from '../../errors.js';
 import type { EmittedEvent } from '../../events.js';
 import { projectKeyPair, type KeyPair } from '../../keys.js';
 import { harnessPaths, vmFiles } from '../../paths.js';
-import { retryUntil } from '../../retry.js';
 import { vmSchema } from '../../scenario/schema.js';
 import { connectSsh } from '../../ssh/connect.js';
 import { LibvirtProvider, type LibvirtStartedMachine } from '../libvirt.js';
 import type { BuiltImage } from '../provider.js';
-import { sshBanner } from '../ssh-probe.js';
 import { domainName } from './naming.js';
 import { Virsh } from './virsh.js';
+import { sshRun as sshRunOn } from './testing/ssh-run.js';
 import { generateEd25519KeyPair } from '../../ssh/keygen.js';
 
 const URI = 'qemu:///system';
@@ -53,21 +51,8 @@ describe.skipIf(!probe.available)('tiny ISO in a real libvirt domain (TCG)', () 
   });
 
   /** Waits for a pinned SSH login and runs one command; returns its stdout. */
-  async function sshRun(m: LibvirtStartedMachine, command: string, timeoutMs: number): Promise<string> {
-    return retryUntil(
-      async () => {
-        if (!(await m.isAlive())) throw new Error(`domain ${m.domain} is not running`);
-        if (!(await sshBanner(m.sshPort, '127.0.0.1', 1000))) return undefined;
-        const s = await connectSsh({ host: m.sshHost, port: m.sshPort, user: image.user, privateKey: keys.privateKey, hostPublicKey: image.hostPublicKey, readyTimeoutMs: 15_000 });
-        try {
-          return await exec(s.client, command);
-        } finally {
-          await s.close();
-        }
-      },
-      { timeoutMs, intervalMs: 300 },
-    );
-  }
+  const sshRun = (m: LibvirtStartedMachine, command: string, timeoutMs: number) =>
+    sshRunOn(m, { user: image.user, privateKey: keys.privateKey, hostPublicKey: image.hostPublicKey }, command, timeoutMs);
 
   it('answers SSH on 127.0.0.1 with the pinned host key, survives snapshot and save/restore', async () => {
     expect(image.kind).toBe('iso');
@@ -131,15 +116,3 @@ describe.skipIf(!probe.available)('tiny ISO in a real libvirt domain (TCG)', () 
     expect(await provider.status(name, vmsDir)).toBe('NotCreated');
   }, 600_000);
 });
-
-function exec(client: ssh2.Client, command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    client.exec(command, (err, ch) => {
-      if (err) return reject(err);
-      let out = '';
-      ch.on('data', (d: Buffer) => (out += d.toString()));
-      ch.stderr.on('data', () => undefined);
-      ch.on('close', (code: number | null) => (code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code}`))));
-    });
-  });
-}
