@@ -98,9 +98,8 @@ describe('forceCleanup', () => {
     const release = await acquireLock(lock, 'VM stuck');
     const said: string[] = [];
     try {
-      const t0 = Date.now();
+      // Unbounded, this never resolves (the provider never answers) and the test times out.
       await forceCleanup(plan([{ name: 'stuck', provider: 'never-answers' }]), paths, { timeoutMs: 300, log: (m) => said.push(m) });
-      expect(Date.now() - t0).toBeLessThan(2_000);
       expect(said).toEqual(['VM stuck: not done within 300 ms; the next harness command reaps what is left']);
       expect(existsSync(`${lock}.holder.json`)).toBe(true);
     } finally {
