@@ -32,6 +32,7 @@ import { registerProvider } from './registry.js';
 import { registerReaper } from '../reap.js';
 import { redactConsoleLog } from '../redact-file.js';
 import { toMiB } from '../scenario/units.js';
+import { kvmMismatchWarningOnce } from './libvirt/kvm-access.js';
 
 export interface LibvirtProviderOptions {
   /** Default connection; a VM's `libvirt.uri` overrides it. Default qemu:///system. */
@@ -129,6 +130,10 @@ export class LibvirtProvider implements Provider {
     try {
       const iso = image.kind === 'iso' ? image.path : undefined;
       const user = this.opts.qemuUser === null ? undefined : (this.opts.qemuUser ?? (privileged(uri) ? systemQemuUser() : undefined));
+      if (privileged(uri)) {
+        const warning = kvmMismatchWarningOnce(spec.runId ?? '');
+        if (warning) spec.emit({ type: 'log', level: 'warn', message: warning });
+      }
       if (user) await assertQemuCanReach([f.disk, ...(image.kind === 'disk' ? [image.path] : []), ...(iso ? [iso] : []), ...(image.seedIso ? [image.seedIso] : [])], user);
       if (!(await exists(f.disk))) {
         if (image.kind === 'disk') await createOverlay(f.disk, image.path, config.disk);

@@ -9,6 +9,7 @@ import { probeKvm } from '../../providers/kvm-probe.js';
 import { probeKernelFromCache } from '../../../iso/probe-kernel.js';
 import { extraProbes } from '../../doctor-probes.js';
 import { probeNixSetup } from '../../nix-setup-probe.js';
+import { inspectKvmAccess } from '../../providers/libvirt/kvm-access.js';
 
 interface ToolCheck {
   name: string;
@@ -40,6 +41,9 @@ export const doctorCommand: CliCommand = {
     }
     const kvm = await probeKvm({ requested: 'auto', kernel: await probeKernelFromCache(paths.cache), cacheDir: paths.cache });
     results.push({ provider: 'kvm', available: kvm.works, reason: kvm.reason, fix: kvm.works ? undefined : 'none needed: VMs run under TCG (slower); use a host with hardware virtualization for KVM' });
+    // libvirt's capability cache against /dev/kvm's owner and mode: the state that makes every virsh call take 35 s.
+    const access = inspectKvmAccess();
+    results.push({ provider: 'libvirt-kvm', available: !access.invalidatesCaches, reason: access.reason, fix: access.fix });
     for (const p of extraProbes) results.push(await p().catch((e: Error) => ({ provider: 'probe', available: false, reason: e.message })));
     for (const t of TOOLS) {
       const r = await execa(t.command[0]!, t.command.slice(1), { reject: false, timeout: 10_000 });

@@ -7,6 +7,7 @@ import { harnessPaths } from '../../paths.js';
 import { projectKeyPair } from '../../keys.js';
 import { ProviderUnavailable } from '../../errors.js';
 import { buildImage } from '../../../iso/index.js';
+import { applyUdevKvmDefault, inspectKvmAccess } from '../../providers/libvirt/kvm-access.js';
 
 /** Debian package -> a command it provides (to tell whether it's installed). */
 export const HOST_PACKAGES: Record<string, string> = {
@@ -20,6 +21,7 @@ export const HOST_PACKAGES: Record<string, string> = {
   'openssh-client': 'ssh',
   cpio: 'cpio',
   'busybox-static': '/bin/busybox',
+  'openssh-sftp-server': '/usr/lib/openssh/sftp-server',
 };
 
 export async function missingPackages(): Promise<string[]> {
@@ -47,6 +49,12 @@ export const setupCommand: CliCommand = {
       await execa('apt-get', ['update', '-q'], { stdio: 'inherit', env: { DEBIAN_FRONTEND: 'noninteractive' } });
       await execa('apt-get', ['install', '-y', '-q', ...missing], { stdio: 'inherit', env: { DEBIAN_FRONTEND: 'noninteractive' } });
     } else io.err('harness setup: host packages present\n');
+    // Where no udev ran, /dev/kvm keeps devtmpfs's root:root 0600 and libvirtd re-probes QEMU on every call.
+    if (process.getuid?.() === 0) io.err(`harness setup: ${applyUdevKvmDefault().message}\n`);
+    else {
+      const access = inspectKvmAccess();
+      if (access.invalidatesCaches) io.err(`harness setup: ${access.reason}; as root: ${access.fix}\n`);
+    }
     const paths = harnessPaths(io.env, io.cwd);
     const keys = await projectKeyPair(paths.keys);
     const image = await buildImage({ builder: 'tiny' }, { authorizedKeys: [keys.publicKey], cacheDir: paths.cache, onProgress: (m) => io.err(`harness setup: ${m}\n`) });
