@@ -32,7 +32,7 @@ import { registerProvider } from './registry.js';
 import { registerReaper } from '../reap.js';
 import { redactConsoleLog } from '../redact-file.js';
 import { toMiB } from '../scenario/units.js';
-import { kvmMismatchWarningOnce } from './libvirt/kvm-access.js';
+import { kvmMismatchWarningOnce, type KvmAccessReport } from './libvirt/kvm-access.js';
 
 export interface LibvirtProviderOptions {
   /** Default connection; a VM's `libvirt.uri` overrides it. Default qemu:///system. */
@@ -57,6 +57,8 @@ export interface LibvirtProviderOptions {
   /** Where port reservations live (harness/ports.ts); default its machine-wide dir. */
   portsDir?: string;
   clock?: Clock;
+  /** Reads /dev/kvm against libvirt's qemu user (default: libvirt/kvm-access.ts on the real host). */
+  inspectKvmAccess?: () => KvmAccessReport;
 }
 
 /** A started libvirt VM: the common shape plus what libvirt knows about it. */
@@ -131,7 +133,7 @@ export class LibvirtProvider implements Provider {
       const iso = image.kind === 'iso' ? image.path : undefined;
       const user = this.opts.qemuUser === null ? undefined : (this.opts.qemuUser ?? (privileged(uri) ? systemQemuUser() : undefined));
       if (privileged(uri)) {
-        const warning = kvmMismatchWarningOnce(spec.runId ?? '');
+        const warning = kvmMismatchWarningOnce(spec.runId ?? '', this.opts.inspectKvmAccess);
         if (warning) spec.emit({ type: 'log', level: 'warn', message: warning });
       }
       if (user) await assertQemuCanReach([f.disk, ...(image.kind === 'disk' ? [image.path] : []), ...(iso ? [iso] : []), ...(image.seedIso ? [image.seedIso] : [])], user);
