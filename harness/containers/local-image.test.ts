@@ -3,15 +3,18 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeReal } from '../../fixtures/real-backend.js';
 import { dockerode } from './docker-client.js';
 import { ContainerImageError } from './errors.js';
 import { buildImage, ensureBaseImage, imageExists } from './local-image.js';
-import { dockerReady } from './test-helpers.js';
+import { dockerUnavailable } from './test-helpers.js';
 
-const ready = await dockerReady();
+const noDocker = await dockerUnavailable();
+/** An image import or a one-step docker build: under 1 s measured here; the rest is room for a loaded 2-core host. */
+const BUILD_MS = 120_000;
 
-describe.skipIf(!ready)('local images (real dockerd)', () => {
+describeReal('local images (real dockerd)', noDocker, () => {
   let work = '';
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'harness-image-'));
@@ -28,7 +31,7 @@ describe.skipIf(!ready)('local images (real dockerd)', () => {
     const info = await (await dockerode()).getImage('harness/busybox:latest').inspect();
     expect(info.RepoTags).toContain(first.tag);
     expect(info.Config.Cmd).toEqual(['/bin/sh']);
-  });
+  }, BUILD_MS);
 
   it('passes the exact base as BASE_IMAGE and tags by context content', async () => {
     const ctx = join(work, 'argctx');
@@ -42,7 +45,7 @@ describe.skipIf(!ready)('local images (real dockerd)', () => {
     expect(b.tag).not.toBe(a.tag);
     const docker = await dockerode();
     for (const t of [a.tag, b.tag]) await docker.getImage(t).remove({ force: true });
-  });
+  }, BUILD_MS);
 
   it('fails a broken build with the failing step in the message and no tag left', async () => {
     const ctx = join(work, 'badctx');
@@ -53,5 +56,5 @@ describe.skipIf(!ready)('local images (real dockerd)', () => {
     expect((err as ContainerImageError).message).toMatch(/returned a non-zero code: 42/);
     expect((err as ContainerImageError).outputTail.join('\n')).toContain('about-to-fail');
     expect(await imageExists((err as ContainerImageError).image)).toBe(false);
-  });
+  }, BUILD_MS);
 });

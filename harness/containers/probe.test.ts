@@ -1,16 +1,17 @@
 // doctor's Docker check: against the real engine when one runs here, and through injected stand-ins for the
 // engine connection to pin down which fix each failure gets.
 import { describe, expect, it } from 'vitest';
+import { itReal } from '../../fixtures/real-backend.js';
 import { DOCKER_INSTALL_FIX, DOCKER_START_FIX, DOCKERD_START_FIX, probeDocker } from './probe.js';
-import { dockerReady } from './test-helpers.js';
+import { dockerUnavailable } from './test-helpers.js';
 
-const ready = await dockerReady();
+const noDocker = await dockerUnavailable();
 const refused = async (): Promise<never> => {
   throw new Error('connect ENOENT /var/run/docker.sock');
 };
 
 describe('probeDocker', () => {
-  it.skipIf(!ready)('reports the real engine version and the busybox it builds from', async () => {
+  itReal('reports the real engine version and the busybox it builds from', noDocker, async () => {
     const p = await probeDocker();
     expect(p).toMatchObject({ provider: 'container', available: true });
     expect(p.details?.serverVersion).toMatch(/^\d+\.\d+/);

@@ -12,9 +12,12 @@ import { dockerode } from './docker-client.js';
 import { harnessLabels } from './labels.js';
 import { ensureBaseImage } from './local-image.js';
 import './register.js';
-import { dockerReady } from './test-helpers.js';
+import { itReal } from '../../fixtures/real-backend.js';
+import { dockerUnavailable } from './test-helpers.js';
 
-const ready = await dockerReady();
+const noDocker = await dockerUnavailable();
+/** Imports the busybox base image (first time), starts and reaps one container: ~1 s measured here; room for a loaded 2-core host. */
+const CONTAINER_MS = 120_000;
 
 describe('container hooks', () => {
   let work = '';
@@ -27,7 +30,7 @@ describe('container hooks', () => {
     expect(results.map((r) => r.provider)).toContain('container');
   });
 
-  it.skipIf(!ready)('reaps an orphaned container in the pass that runs before every command', async () => {
+  itReal('reaps an orphaned container in the pass that runs before every command', noDocker, async () => {
     work = await mkdtemp(join(tmpdir(), 'harness-hooks-'));
     const deadPid = spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim();
     const base = await ensureBaseImage({ cacheDir: join(work, 'cache') });
@@ -46,5 +49,5 @@ describe('container hooks', () => {
       await c.remove({ force: true }).catch(() => undefined);
     }
     expect(logs.join('\n')).toContain(`reaped container ghost left by dead harness pid ${deadPid}`);
-  });
+  }, CONTAINER_MS);
 });

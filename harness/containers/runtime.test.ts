@@ -3,19 +3,22 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeReal } from '../../fixtures/real-backend.js';
 import type { HarnessEvent, EmittedEvent } from '../events.js';
 import { containerSchema, type ContainerInput } from '../scenario/schema.js';
 import { dockerode } from './docker-client.js';
 import { ContainerImageError, ContainerNotReady } from './errors.js';
 import { LABEL_RUN_ID } from './labels.js';
 import { startContainer, type RunningContainer } from './runtime.js';
-import { containersWithLabel, dockerReady, listeningAddresses } from './test-helpers.js';
+import { containersWithLabel, dockerUnavailable, listeningAddresses } from './test-helpers.js';
 
-const ready = await dockerReady();
+const noDocker = await dockerUnavailable();
+/** Each test starts one or two containers and waits for readiness: 1-10 s measured here; room for a loaded 2-core host. */
+const CONTAINER_MS = 120_000;
 const HTTPD = ['sh', '-c', 'echo booting-marker; mkdir -p /www && echo hello-from-busybox > /www/index.html && exec httpd -f -v -p 80 -h /www'];
 
-describe.skipIf(!ready)('container runtime (real dockerd)', () => {
+describeReal('container runtime (real dockerd)', noDocker, () => {
   let work: string;
   const runId = `rt-${process.pid}-${Date.now()}`;
   const started: RunningContainer[] = [];
@@ -72,7 +75,7 @@ describe.skipIf(!ready)('container runtime (real dockerd)', () => {
     expect(events.filter((e) => e.type === 'container.state').map((e) => (e as { status: string }).status)).toEqual(['starting', 'running', 'stopping', 'removed']);
     expect(events).toContainEqual(expect.objectContaining({ type: 'artifact', kind: 'container-log', path: web.logFile }));
     expect(await containersWithLabel(`${LABEL_RUN_ID}=${runId}`)).toEqual([]);
-  });
+  }, CONTAINER_MS);
 
   it('runs commands through exec: exit codes, separate streams, env, stdin, output cap, and a killed timeout', async () => {
     const box = await start('box', { image: 'harness/busybox', command: ['sleep', '600'] });
@@ -94,7 +97,7 @@ describe.skipIf(!ready)('container runtime (real dockerd)', () => {
     expect(slow).toMatchObject({ exitCode: null, timedOut: true, stdout: 'started\n' });
     const ps = await t.exec('ps -o pid,args');
     expect(ps.stdout).not.toContain('sleep 300');
-  });
+  }, CONTAINER_MS);
 
   it('ends a command on abort as its timeout would, rejecting with the reason; an aborted signal runs nothing', async () => {
     const box = await start('aborts', { image: 'harness/busybox', command: ['sleep', '600'] });
@@ -113,7 +116,7 @@ describe.skipIf(!ready)('container runtime (real dockerd)', () => {
     await expect(t.exec('touch /tmp/never', { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
     await expect(t.copyTo(join(work, 'nothing-here'), '/tmp/never-copied', { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
     expect((await t.exec('ls /tmp')).stdout.split('\n')).not.toContain('never');
-  });
+  }, CONTAINER_MS);
 
   it('copies files and directories both ways', async () => {
     const box = await start('files', { image: 'harness/busybox', command: ['sleep', '600'] });
@@ -134,7 +137,7 @@ describe.skipIf(!ready)('container runtime (real dockerd)', () => {
     await t.copyFrom('/tmp/d', join(work, 'back', 'd'));
     expect(await readFile(join(work, 'back', 'd', 'e', 'f'), 'utf8')).toBe('nested\n');
     await expect(t.copyFrom('/no/such/file', join(work, 'back', 'x'))).rejects.toThrow(/expected \/no\/such\/file to exist/);
-  });
+  }, CONTAINER_MS);
 
   it('waits for a port that opens late (checked inside the container, not at docker-proxy)', async () => {
     const late = await start('late', {
@@ -145,7 +148,7 @@ describe.skipIf(!ready)('container runtime (real dockerd)', () => {
     });
     const res = await fetch(late.url(8080));
     expect(await res.text()).toBe('late\n');
-  });
+  }, CONTAINER_MS);
 
   it('builds an image from a Dockerfile FROM the local base, and reuses it', async () => {
     const ctx = join(work, 'ctx');
@@ -160,7 +163,7 @@ describe.skipIf(!ready)('container runtime (real dockerd)', () => {
     const second = await start('built2', { build: { context: 'ctx' }, ports: [80] }, again);
     expect(second.image).toBe(built.image);
     expect(again).toContainEqual(expect.objectContaining({ type: 'image.finished', reused: true, path: built.image }));
-  });
+  }, CONTAINER_MS);
 
   it('removes a container that never becomes ready and says what it printed', async () => {
     const failRun = `${runId}-fail`;
@@ -178,7 +181,7 @@ describe.skipIf(!ready)('container runtime (real dockerd)', () => {
     expect((err as ContainerNotReady).message).toMatch(/not ready within 2s/);
     expect((err as ContainerNotReady).logTail).toContain('still-warming-up');
     expect(await containersWithLabel(`${LABEL_RUN_ID}=${failRun}`)).toEqual([]);
-  });
+  }, CONTAINER_MS);
 
   it('reports the exit code and output of a container that dies before it is ready, and removes it', async () => {
     const deadRun = `${runId}-dead`;
@@ -196,7 +199,7 @@ describe.skipIf(!ready)('container runtime (real dockerd)', () => {
     expect((err as ContainerNotReady).lastError).toMatch(/exited with code 3/);
     expect((err as ContainerNotReady).logTail).toContain('cannot-start');
     expect(await containersWithLabel(`${LABEL_RUN_ID}=${deadRun}`)).toEqual([]);
-  });
+  }, CONTAINER_MS);
 
   it('refuses an image that is not in the engine, creating nothing', async () => {
     const missRun = `${runId}-miss`;
@@ -204,5 +207,5 @@ describe.skipIf(!ready)('container runtime (real dockerd)', () => {
       startContainer({ name: 'miss', runId: missRun, config: containerSchema.parse({ image: 'nginx:1.25' }), dir: join(work, 'miss'), cacheDir: join(work, 'cache') }),
     ).rejects.toThrow(ContainerImageError);
     expect(await containersWithLabel(`${LABEL_RUN_ID}=${missRun}`)).toEqual([]);
-  });
+  }, CONTAINER_MS);
 });

@@ -1,9 +1,15 @@
 // Helpers for the container tests (real dockerd): is an engine here, what is left behind, who listens on a port.
 import { readFile } from 'node:fs/promises';
+import { unavailableReason } from '../../fixtures/backend-probes.js';
 import { dockerode } from './docker-client.js';
 import { probeDocker } from './probe.js';
 
-/** Probes once per test file; the reason is printed when the suite is skipped. */
+/** Why the container tests cannot run here (probeDocker's reason and fix), or undefined: describeReal's argument. */
+export async function dockerUnavailable(): Promise<string | undefined> {
+  return unavailableReason(await probeDocker());
+}
+
+/** Probes once per test file; the reason is printed when the suite is skipped. Prefer dockerUnavailable(). */
 export async function dockerReady(): Promise<boolean> {
   const p = await probeDocker();
   if (!p.available) process.stderr.write(`container tests skipped: ${p.reason}${p.fix ? ` (fix: ${p.fix})` : ''}\n`);
