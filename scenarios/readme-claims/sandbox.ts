@@ -36,6 +36,8 @@ export interface Sandbox {
   filesOf(name: string): Promise<string[]>;
   /** Host ports still reserved for VMs of this sandbox (qemu's or libvirt's, by VM name). */
   reservations(names: string[]): Promise<number[]>;
+  /** Processes whose command line names this sandbox's vms dir (a qemu a run left behind). */
+  processes(): Promise<number[]>;
   /** `vm clean` whatever a failed assertion left, then removes the sandbox. */
   dispose(): Promise<void>;
 }
@@ -82,6 +84,14 @@ export async function makeSandbox(tag: string): Promise<Sandbox> {
         if (r && owners.has(r.owner)) held.push(r.port);
       }
       return held.sort();
+    },
+    async processes() {
+      const pids: number[] = [];
+      for (const pid of (await readdir('/proc')).filter((f) => /^\d+$/.test(f))) {
+        const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+        if (cmdline.includes(vmsDir) && Number(pid) !== process.pid) pids.push(Number(pid));
+      }
+      return pids;
     },
     async dispose() {
       for (const name of await vmDirs()) await cli(['vm', 'clean', name]);
