@@ -16,6 +16,9 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
 /** How long a copy may take before it is abandoned. */
 export const DEFAULT_COPY_TIMEOUT_MS = 300_000;
 
+/** How a copy travelled: SFTP, or `cat` over an exec channel (the server has no sftp subsystem). */
+export type CopyTransport = 'sftp' | 'exec';
+
 export interface SshTargetHooks {
   /** Resolves false once the VM's process is gone; asked when the connection drops. */
   isAlive?: () => Promise<boolean>;
@@ -27,6 +30,7 @@ export class SshTarget implements Target {
   private connecting: Promise<SshSession> | undefined;
   private readonly lostErrors = new WeakMap<SshSession, Promise<SshConnectionLost>>();
   private sftpAvailable: boolean | undefined;
+  private lastTransport: CopyTransport | undefined;
   /** Rejecters of the operations running on each session. */
   private readonly inFlight = new WeakMap<SshSession, Set<(err: Error) => void>>();
   private closedByUser = false;
@@ -48,6 +52,11 @@ export class SshTarget implements Target {
   /** SHA256 fingerprint of the host key of the current connection, if connected. */
   get hostKeyFingerprint(): string | undefined {
     return this.session?.hostKeyFingerprint;
+  }
+
+  /** The transport of the last copy that completed (undefined before any): tells SFTP from the `cat` fallback. */
+  get lastCopyTransport(): CopyTransport | undefined {
+    return this.lastTransport;
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
@@ -114,6 +123,7 @@ export class SshTarget implements Target {
               signal?.removeEventListener('abort', onAbort);
               sftp.end();
             }
+            this.lastTransport = 'sftp';
             return;
           } catch (e) {
             if (!(e instanceof SftpUnavailable)) throw e;
@@ -123,6 +133,7 @@ export class SshTarget implements Target {
         const o = { timeoutMs: DEFAULT_COPY_TIMEOUT_MS, signal };
         if (direction === 'to') await execPut(s.client, from, to, o);
         else await execGet(s.client, from, to, o);
+        this.lastTransport = 'exec';
       }, signal);
     } catch (e) {
       if (signal?.aborted) throw signal.reason; // whatever failed on the way out, the copy was cancelled

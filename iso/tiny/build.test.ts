@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltImage } from '../../harness/providers/provider.js';
+import { cacheKey } from '../cache.js';
 import { buildImage } from '../index.js';
+import { tinyInputs } from './index.js';
 import { isFile, isSymlink, readCpio, type CpioMember } from './cpio.js';
 import { parseModinfo } from './modules.js';
 import { testCache, userKey } from './test-support.js';
@@ -117,6 +119,30 @@ describe('tiny image', () => {
     expect(inittab).toMatch(/^::respawn:\/usr\/sbin\/dropbear -F -E -s -p 22 -r \/etc\/dropbear\/dropbear_ed25519_host_key$/m);
     expect(inittab).toMatch(/^ttyS0::respawn:-\/bin\/sh$/m);
     expect(text('etc/shadow')).toMatch(/^root:\*:/); // no password: key login only
+  });
+
+  it("has OpenSSH's sftp-server at the path dropbear runs for the sftp subsystem", () => {
+    const server = files.get('usr/lib/openssh/sftp-server');
+    expect(server && isFile(server)).toBe(true);
+    expect(server!.mode & 0o111).toBe(0o111);
+    expect(server!.data.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+    // Debian's dropbear is built with SFTPSERVER_PATH /usr/lib/sftp-server (read from the binary at build time).
+    expect(files.get('usr/sbin/dropbear')!.data.includes(Buffer.from('\0/usr/lib/sftp-server\0'))).toBe(true);
+    const link = files.get('usr/lib/sftp-server');
+    expect(link && isSymlink(link)).toBe(true);
+    expect(link!.data.toString()).toBe('/usr/lib/openssh/sftp-server');
+    expect(progress).toContain('sftp-server at /usr/lib/sftp-server (the path dropbear runs)');
+  });
+
+  it('keys an image without sftp-server apart from the default one (the two never share a cache entry)', async () => {
+    const withSftp = await tinyInputs([alice.publicKey], cache.cacheDir);
+    const without = await tinyInputs([alice.publicKey], cache.cacheDir, undefined, { sftpServer: false });
+    expect(withSftp.inputs.sftpServer).toBe(true);
+    expect(Object.keys(withSftp.inputs.packages)).toContain('openssh-sftp-server');
+    expect(without.inputs.sftpServer).toBe(false);
+    expect(Object.keys(without.inputs.packages)).not.toContain('openssh-sftp-server');
+    expect(without.packages.map((p) => p.name)).not.toContain('openssh-sftp-server');
+    expect(cacheKey(without.inputs)).not.toBe(cacheKey(withSftp.inputs));
   });
 
   it('powers off on the ACPI power button: init keeps acpid in the foreground, its PWRF action calls poweroff', () => {

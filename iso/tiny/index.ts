@@ -1,5 +1,5 @@
-// The `tiny` image: Debian's kernel + busybox + dropbear in a gzip'd initramfs, on a GRUB ISO. Built offline
-// from cached .debs, keyed by everything that goes into it, and reused when nothing changed.
+// The `tiny` image: Debian's kernel + busybox + dropbear (+ OpenSSH's sftp-server) in a gzip'd initramfs, on a
+// GRUB ISO. Built offline from cached .debs, keyed by everything that goes into it, and reused when nothing changed.
 import { createHash } from 'node:crypto';
 import { copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,11 +15,12 @@ import { makeGrubIso } from './grub-iso.js';
 import { etcFiles, GUEST, grubConfig, initScript, inittab, KERNEL_CMDLINE, POWER_BUTTON_ACTION } from './guest-files.js';
 import { resolveModules, TINY_MODULES } from './modules.js';
 import { addBusybox, addDynamicBinary, packageLibDirs, RootTree } from './rootfs.js';
+import { addSftpServer, SFTP_SERVER_PACKAGE } from './sftp-server.js';
 
 /** Bump when the way the image is assembled changes. The guest files' text and module list are hashed into the
  * key anyway (guestRecipe), so editing /init or the inittab can never reuse a stale image. */
-export const TINY_BUILDER_VERSION = 'tiny/3';
-export const TINY_PACKAGES = ['linux-image-amd64', 'busybox-static', 'dropbear-bin', 'libtomcrypt1', 'libtommath1'];
+export const TINY_BUILDER_VERSION = 'tiny/4';
+export const TINY_PACKAGES = ['linux-image-amd64', 'busybox-static', 'dropbear-bin', 'libtomcrypt1', 'libtommath1', SFTP_SERVER_PACKAGE];
 /** Host libraries dropbear links against that we copy in; their contents are part of the key. */
 const HOST_LIBS = [
   '/lib/x86_64-linux-gnu/libc.so.6',
@@ -33,8 +34,21 @@ const KERNEL_MEMBERS = ['./boot/vmlinuz-*', './lib/modules/*/modules.builtin', '
 
 export const TINY_ISO = 'tiny.iso';
 
+/** How a tiny image is made, besides the keys: what `buildTinyImage` takes in its second argument. */
+export interface TinyOptions {
+  /** `kernel` (the default) hands providers the kernel and initramfs for a direct boot; the ISO is the same. */
+  boot?: 'kernel' | 'iso';
+  /**
+   * Include OpenSSH's sftp-server, so dropbear serves the sftp subsystem. Default true. `false` builds a guest
+   * whose copies go through `cat` over exec (a different image: the choice is part of the cache key).
+   */
+  sftpServer?: boolean;
+}
+
 export interface TinyInputs {
   builder: string;
+  /** Whether the guest has sftp-server (its package version is then in `packages`). */
+  sftpServer: boolean;
   /** sha256 of every text the guest gets from this builder, and of the module list. */
   recipe: string;
   authorizedKeys: string[];
@@ -43,9 +57,16 @@ export interface TinyInputs {
 }
 
 /** Everything the image depends on; its sha256 is the cache key. Cheap: local apt lists and ~3 MB of hashing. */
-export async function tinyInputs(authorizedKeys: string[], cacheDir: string, signal?: AbortSignal): Promise<{ inputs: TinyInputs; packages: ResolvedPackage[] }> {
+export async function tinyInputs(
+  authorizedKeys: string[],
+  cacheDir: string,
+  signal?: AbortSignal,
+  { sftpServer = true }: Pick<TinyOptions, 'sftpServer'> = {},
+): Promise<{ inputs: TinyInputs; packages: ResolvedPackage[] }> {
   const keys = normalizeAuthorizedKeys(authorizedKeys); // first: a bad key fails before any apt work
-  const packages = await resolvePackages(TINY_PACKAGES, cacheDir, signal);
+  // Always the full list (resolvePackages remembers one answer per list), then without what this image omits.
+  const all = await resolvePackages(TINY_PACKAGES, cacheDir, signal);
+  const packages = sftpServer ? all : all.filter((p) => p.name !== SFTP_SERVER_PACKAGE);
   const hostLibs: Record<string, string> = {};
   for (const lib of HOST_LIBS) {
     const data = await readFile(lib).catch(() => undefined);
@@ -54,6 +75,7 @@ export async function tinyInputs(authorizedKeys: string[], cacheDir: string, sig
   return {
     inputs: {
       builder: TINY_BUILDER_VERSION,
+      sftpServer,
       recipe: guestRecipe(),
       authorizedKeys: keys,
       packages: Object.fromEntries(packages.map((p) => [p.name, p.version])),
@@ -70,17 +92,18 @@ export function guestRecipe(): string {
   return createHash('sha256').update(JSON.stringify(texts)).digest('hex');
 }
 
-/** `boot: 'kernel'` (the default) hands providers the kernel and initramfs for a direct boot; the ISO is the same. */
-export async function buildTinyImage(opts: BuildImageOptions, how: { boot?: 'kernel' | 'iso' } = {}): Promise<BuiltImage> {
+/** Builds (or reuses) the tiny image for these keys; `how` says how it boots and what it holds (TinyOptions). */
+export async function buildTinyImage(opts: BuildImageOptions, how: TinyOptions = {}): Promise<BuiltImage> {
   const progress = opts.onProgress ?? (() => undefined);
-  const { inputs, packages } = await tinyInputs(opts.authorizedKeys, opts.cacheDir, opts.signal);
+  const { inputs, packages } = await tinyInputs(opts.authorizedKeys, opts.cacheDir, opts.signal, how);
   const key = cacheKey(inputs);
   const started = Date.now();
   const entry = await getOrBuild(
     opts.cacheDir,
     key,
     async (tmp) => {
-      progress(`building tiny image ${key.slice(0, 12)} (${Object.entries(inputs.packages).map(([n, v]) => `${n} ${v}`).join(', ')})`);
+      const without = inputs.sftpServer ? '' : `; without ${SFTP_SERVER_PACKAGE}`;
+      progress(`building tiny image ${key.slice(0, 12)} (${Object.entries(inputs.packages).map(([n, v]) => `${n} ${v}`).join(', ')}${without})`);
       const hostPublicKey = await assembleTiny(tmp, inputs, packages, opts);
       return {
         builder: 'tiny',
@@ -134,7 +157,12 @@ async function assembleTiny(tmp: string, inputs: TinyInputs, packages: ResolvedP
     tree.dir('root', 0o700).dir('root/.ssh', 0o700);
     tree.chardev('dev/console', 5, 1, 0o600).chardev('dev/null', 1, 3, 0o666);
     await addBusybox(tree, join(proot, 'bin/busybox'), signal);
-    await addDynamicBinary(tree, join(proot, 'usr/sbin/dropbear'), 'usr/sbin/dropbear', packageLibDirs(proot), signal);
+    const dropbear = join(proot, 'usr/sbin/dropbear');
+    await addDynamicBinary(tree, dropbear, 'usr/sbin/dropbear', packageLibDirs(proot), signal);
+    if (inputs.sftpServer) {
+      const sftp = await addSftpServer(tree, proot, dropbear, packageLibDirs(proot), signal);
+      progress(`sftp-server at ${sftp.dropbearPath} (the path dropbear runs)`);
+    }
     for (const m of modules) tree.file(`lib/modules/${kernelVersion}/${m.relPath}`, await readFile(join(modulesDir, m.relPath)));
     for (const [path, text] of Object.entries(etcFiles())) tree.file(path, text, path === 'etc/shadow' ? 0o600 : 0o644);
     tree.file('etc/inittab', inittab());
