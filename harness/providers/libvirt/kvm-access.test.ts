@@ -1,12 +1,14 @@
 // The /dev/kvm state that makes every libvirtd call re-probe QEMU, on real files with real owners and modes
 // (a temp file stands in for the device node: statSync/chown/chmod treat both alike). Needs root for chown.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describeReal } from '../../../fixtures/real-backend.js';
+import { rootUnavailable } from '../../../fixtures/backend-probes.js';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyUdevKvmDefault, inspectKvmAccess, kvmMismatchWarningOnce, UDEV_KVM_FIX, type KvmAccessReport } from './kvm-access.js';
 
-const root = process.getuid?.() === 0;
+const notRoot = rootUnavailable('chown of the stand-in device node');
 const KVM_GID = 4108;
 const QEMU_UID = 64055;
 
@@ -30,7 +32,7 @@ function setDevice(uid: number, gid: number, mode: number) {
   chmodSync(paths.device, mode);
 }
 
-describe.skipIf(!root)('inspectKvmAccess (libvirt capability cache vs /dev/kvm)', () => {
+describeReal('inspectKvmAccess (libvirt capability cache vs /dev/kvm)', notRoot, () => {
   it('root:root 0600 with KVM in the cached probe: every call invalidates the cache, with the udev fix', () => {
     setDevice(0, 0, 0o600);
     const r = inspectKvmAccess(paths);
@@ -82,7 +84,7 @@ describe.skipIf(!root)('inspectKvmAccess (libvirt capability cache vs /dev/kvm)'
   });
 });
 
-describe.skipIf(!root)('applyUdevKvmDefault', () => {
+describeReal('applyUdevKvmDefault', notRoot, () => {
   it('root:root 0600 becomes root:kvm 0660, once; the cache check then passes', () => {
     setDevice(0, 0, 0o600);
     const first = applyUdevKvmDefault(paths);

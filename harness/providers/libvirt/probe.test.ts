@@ -1,9 +1,10 @@
 // probe(): what `harness doctor` prints for libvirt. Each case runs the real virsh (or its absence) and real ssh.
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
+import { itReal } from '../../../fixtures/real-backend.js';
 import { LibvirtProvider } from '../libvirt.js';
 
-const hasVirsh = existsSync('/usr/bin/virsh');
+const noVirsh = existsSync('/usr/bin/virsh') ? undefined : '/usr/bin/virsh not found (fix: apt-get install -y libvirt-clients)';
 
 describe('LibvirtProvider.probe', () => {
   it('without virsh: not available, with the apt command that installs it', async () => {
@@ -12,7 +13,7 @@ describe('LibvirtProvider.probe', () => {
     expect(r.reason).toMatch(/^virsh is not installed/);
   });
 
-  it.skipIf(!hasVirsh)('with no daemon behind the URI: not available, saying what virsh said', async () => {
+  itReal('with no daemon behind the URI: not available, saying what virsh said', noVirsh, async () => {
     // ssh to a closed port on 127.0.0.1: the connection is refused at once.
     const r = await new LibvirtProvider({ uri: 'qemu+ssh://127.0.0.1:1/system' }).probe();
     expect(r.available).toBe(false);

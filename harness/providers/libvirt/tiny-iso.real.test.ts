@@ -2,11 +2,13 @@
 // 127.0.0.1 port with the host key baked into the image (pinned: a wrong key is refused), then the same VM goes
 // through a disk snapshot with the ISO attached and a memory save/restore, and stops gracefully (the guest
 // powers off on the ACPI button, so `stop` does not fall back to destroy). Prints time-to-SSH and stop time.
-// Skipped, saying why, when libvirtd does not answer. Every domain is removed in afterAll.
+// Skipped (failed under CI=true), saying why, when libvirtd does not answer. Every domain is removed in afterAll.
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { libvirtUnavailable } from '../../../fixtures/backend-probes.js';
+import { describeReal } from '../../../fixtures/real-backend.js';
 import { buildImage } from '../../../iso/index.js';
 import { HostKeyMismatch } from '../../errors.js';
 import type { EmittedEvent } from '../../events.js';
@@ -22,10 +24,9 @@ import { sshRun as sshRunOn } from './testing/ssh-run.js';
 import { generateEd25519KeyPair } from '../../ssh/keygen.js';
 
 const URI = 'qemu:///system';
-const probe = await new LibvirtProvider({ uri: URI }).probe();
-if (!probe.available) console.warn(`libvirt tiny-ISO test skipped: ${probe.reason} (fix: ${probe.fix})`);
+const noLibvirt = await libvirtUnavailable(URI);
 
-describe.skipIf(!probe.available)('tiny ISO in a real libvirt domain (TCG)', () => {
+describeReal('tiny ISO in a real libvirt domain (TCG)', noLibvirt, () => {
   const virsh = new Virsh(URI);
   const name = `test-tiny-${process.pid.toString(36)}`;
   const provider = new LibvirtProvider({ uri: URI, stopGraceMs: 10_000, decideAccel: async () => ({ accel: 'tcg', reason: 'test: TCG forced' }) });
