@@ -1,15 +1,18 @@
 // The HTML report is checked as a person sees it: rendered by a real headless Chromium (Debian's `chromium`
-// package), measuring the timeline bars and reading the visible text. Skipped where /usr/bin/chromium is absent.
+// package), measuring the timeline bars and reading the visible text. Skipped where /usr/bin/chromium is absent
+// (failed under CI=true).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeReal } from '../fixtures/real-backend.js';
 import type { HarnessEvent } from '../harness/events.js';
 import { createHtmlReporter } from './html.js';
 import { bootTimeoutRun, failedRun, passedRun, replay, sampleConsoleLog, sampleConsolePath } from './testing/sample-events.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+const noChromium = existsSync(CHROMIUM) ? undefined : `chromium not found at ${CHROMIUM} (fix: apt-get install -y chromium)`;
 let dir: string;
 
 async function report(name: string, events: HarnessEvent[]): Promise<string> {
@@ -47,7 +50,7 @@ describe('html report markup', () => {
   });
 });
 
-describe.skipIf(!existsSync(CHROMIUM))('html report in headless Chromium', () => {
+describeReal('html report in headless Chromium', noChromium, () => {
   let ctx: BrowserContext;
   let profile: string;
   const requests: string[] = [];

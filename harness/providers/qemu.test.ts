@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipOrFail } from '../../fixtures/real-backend.js';
 import { findOnPath } from '../find-on-path.js';
 import { QemuProvider } from './qemu.js';
 
@@ -21,7 +22,7 @@ describe('qemu provider without qemu', () => {
     expect(err.message).toContain('no-qemu not found');
   });
   it('with qemu present the probe reports its version', async (ctx) => {
-    if (!(await findOnPath('qemu-system-x86_64'))) ctx.skip('qemu-system-x86_64 is not installed');
+    if (!(await findOnPath('qemu-system-x86_64'))) skipOrFail(ctx, 'qemu-system-x86_64 is not installed (fix: apt-get install -y qemu-system-x86)');
     expect(await new QemuProvider({ cacheDir: dir, privateKeyPath: '' }).probe()).toMatchObject({ available: true, reason: expect.stringMatching(/^QEMU emulator version/) });
   });
 });

@@ -6,8 +6,9 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import ssh2 from 'ssh2';
+import { describeReal } from '../../fixtures/real-backend.js';
 import { allocatePorts, releasePorts } from '../../harness/ports.js';
 import type { BuiltImage } from '../../harness/providers/provider.js';
 import { qmpCommand } from '../../harness/providers/qmp.js';
@@ -16,6 +17,9 @@ import { tinyBootFiles } from './index.js';
 import { testCache, userKey } from './test-support.js';
 
 const QEMU = '/usr/bin/qemu-system-x86_64';
+const noQemu = existsSync(QEMU) ? undefined : `${QEMU} not found (fix: apt-get install -y qemu-system-x86)`;
+/** A test's SSH round trips to the booted guest: ~1 s each under TCG, up to three logins bounded by ssh()'s 20 s. */
+const SSH_MS = 90_000;
 const user = userKey('boot-test');
 let cache: Awaited<ReturnType<typeof testCache>> | undefined;
 let image: BuiltImage;
@@ -117,7 +121,7 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-describe.skipIf(!existsSync(QEMU))('tiny image booted under qemu (TCG)', () => {
+describeReal('tiny image booted under qemu (TCG)', noQemu, () => {
   let guest: Guest | undefined;
   beforeAll(async () => {
     await theImage();
@@ -132,14 +136,14 @@ describe.skipIf(!existsSync(QEMU))('tiny image booted under qemu (TCG)', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Linux tiny \S+-amd64 .* x86_64/m);
     expect(r.stdout.trim().split('\n').at(-1)).toBe('0');
-  });
+  }, SSH_MS);
 
   it('refuses a host key other than the pinned one, and password logins', async () => {
     const stranger = userKey('stranger').publicKey;
     await expect(ssh('true', { privateKey: user.privateKey }, stranger)).rejects.toThrow(/verification failed/i);
     await expect(ssh('true', { password: '' })).rejects.toThrow(/authentication methods failed/i);
     await expect(ssh('true', { privateKey: userKey('not-authorised').privateKey })).rejects.toThrow(/authentication methods failed/i);
-  });
+  }, SSH_MS);
 
   it('has working test tools: ps, netstat, httpd, wget and nc from busybox', async () => {
     const r = await ssh(
@@ -150,7 +154,7 @@ describe.skipIf(!existsSync(QEMU))('tiny image booted under qemu (TCG)', () => {
     expect(r.stdout).toContain('hello-from-tiny');
     expect(r.stdout).toMatch(/^nc=0$/m);
     expect(r.code).toBe(0);
-  });
+  }, SSH_MS);
 
   it('logs its progress and dropbear to the serial console', () => {
     const serial = guest!.serial();
@@ -169,7 +173,7 @@ describe.skipIf(!existsSync(QEMU))('tiny image booted under qemu (TCG)', () => {
 
 // `virsh shutdown` and QMP `system_powerdown` press the ACPI power button: acpid must turn it into init's
 // shutdown (the inittab shutdown lines run) and a power-off, so qemu exits by itself instead of being killed.
-describe.skipIf(!existsSync(QEMU))('tiny image and the ACPI power button (qemu TCG, direct kernel boot)', () => {
+describeReal('tiny image and the ACPI power button (qemu TCG, direct kernel boot)', noQemu, () => {
   let guest: Guest | undefined;
   beforeAll(async () => {
     const { kernel, initrd, cmdline } = tinyBootFiles(await theImage());

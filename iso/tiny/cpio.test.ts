@@ -6,6 +6,7 @@ import { mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { itReal } from '../../fixtures/real-backend.js';
 import { isSymlink, readCpio, writeCpio, type CpioEntry } from './cpio.js';
 
 const entries: CpioEntry[] = [
@@ -16,6 +17,8 @@ const entries: CpioEntry[] = [
   { type: 'file', path: 'root/odd-size', mode: 0o600, data: Buffer.from('abcde') },
   { type: 'chardev', path: 'console', mode: 0o600, major: 5, minor: 1 },
 ];
+
+const noBusybox = existsSync('/bin/busybox') ? undefined : '/bin/busybox not found (fix: apt-get install -y busybox-static)';
 
 describe('writeCpio / readCpio', () => {
   it('round-trips paths, modes, owners, data and symlink targets', () => {
@@ -31,7 +34,7 @@ describe('writeCpio / readCpio', () => {
     expect(members.every((m) => m.uid === 0 && m.gid === 0)).toBe(true);
   });
 
-  it.skipIf(!existsSync('/bin/busybox'))('is unpacked by busybox cpio (newc) with the same contents', async () => {
+  itReal('is unpacked by busybox cpio (newc) with the same contents', noBusybox, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cpio-test-'));
     try {
       const archive = join(dir, 'a.cpio');
