@@ -16,8 +16,6 @@ export const PROJECT = resolve(import.meta.dirname, '../..');
 export interface CliOptions {
   env?: Record<string, string>;
   cwd?: string;
-  /** Run as another user: argv prefix such as ['setpriv', '--reuid=U', ...]. */
-  asUser?: string[];
 }
 
 export interface Sandbox {
@@ -54,8 +52,7 @@ export async function makeSandbox(tag: string): Promise<Sandbox> {
     NO_COLOR: '1',
   };
   const cli = (args: string[], opts: CliOptions = {}) => {
-    const [cmd, ...pre] = [...(opts.asUser ?? []), 'node', join(PROJECT, 'bin/harness.js')];
-    return execa(cmd!, [...pre, ...args], { reject: false, cwd: opts.cwd ?? PROJECT, env: { ...env, ...opts.env }, stdin: 'ignore' });
+    return execa('node', [join(PROJECT, 'bin/harness.js'), ...args], { reject: false, cwd: opts.cwd ?? PROJECT, env: { ...env, ...opts.env }, stdin: 'ignore' });
   };
   const vmDirs = async () =>
     (await readdir(vmsDir, { withFileTypes: true }).catch(() => []))
