@@ -1,18 +1,20 @@
 // `harness doctor` as a user runs it (node bin/harness.js doctor, a real process), compared line by line with
 // checks this test makes on its own: qemu's version, /dev/kvm and the CPU flags, a connection to libvirtd's and
-// dockerd's sockets, nix's build users. A second run with a PATH that lacks some tools shows each one MISSING with
+// dockerd's sockets (and the static busybox the base image needs), /dev/kvm's owner and mode against libvirt's qemu
+// user (stat, id), nix's build users. A second run with a PATH that lacks some tools shows each one MISSING with
 // the command that installs it; --json carries the same results as the text.
 import { execa } from 'execa';
-import { constants } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
 import { access, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_USERS_FIX } from '../../../iso/nixos/nix-errors.js';
 import { BUSYBOX_FIX } from '../../containers/busybox-rootfs.js';
 import { DOCKER_INSTALL_FIX, DOCKER_START_FIX, DOCKERD_START_FIX } from '../../containers/probe.js';
+import { UDEV_KVM_FIX } from '../../providers/libvirt/kvm-access.js';
 
 const root = resolve(import.meta.dirname, '../../..');
 let work: string;
@@ -65,12 +67,32 @@ function socketAnswers(path: string): Promise<boolean> {
   });
 }
 
-/** dockerd's own answer to GET /version on its socket, or undefined. */
-function dockerVersion(): Promise<string | undefined> {
+/**
+ * dockerd's own answer to GET /version, or undefined: from the first endpoint that answers, in the order the runtime
+ * client tries them (DOCKER_HOST, then /var/run/docker.sock, then the rootless sockets), as a bad DOCKER_HOST falls
+ * back to the default socket there too.
+ */
+async function dockerVersion(): Promise<string | undefined> {
   const host = process.env.DOCKER_HOST ?? '';
-  const socketPath = host.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
+  const tcp = /^tcp:\/\/([^:/]+):(\d+)/.exec(host);
+  const uid = process.getuid?.();
+  const endpoints = [
+    ...(tcp ? [{ host: tcp[1]!, port: Number(tcp[2]) }] : host.startsWith('unix://') ? [{ socketPath: host.slice('unix://'.length) }] : []),
+    { socketPath: '/var/run/docker.sock' },
+    ...[process.env.XDG_RUNTIME_DIR && join(process.env.XDG_RUNTIME_DIR, 'docker.sock'), join(homedir(), '.docker/run/docker.sock'), uid !== undefined && `/run/user/${uid}/docker.sock`]
+      .filter((p): p is string => Boolean(p))
+      .map((socketPath) => ({ socketPath })),
+  ];
+  for (const endpoint of endpoints) {
+    const version = await dockerVersionAt(endpoint);
+    if (version !== undefined) return version;
+  }
+  return undefined;
+}
+
+function dockerVersionAt(endpoint: { socketPath: string } | { host: string; port: number }): Promise<string | undefined> {
   return new Promise((done) => {
-    const req = request({ socketPath, path: '/version', timeout: 5000 }, (res) => {
+    const req = request({ ...endpoint, path: '/version', timeout: 5000 }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => {
@@ -85,6 +107,42 @@ function dockerVersion(): Promise<string | undefined> {
     req.on('error', () => done(undefined));
     req.end();
   });
+}
+
+/** The first busybox the container base image can use (one without a program interpreter, per readelf), or undefined. */
+async function staticBusybox(): Promise<string | undefined> {
+  for (const path of ['/bin/busybox', '/usr/bin/busybox']) {
+    const r = await sh(`readelf -lW ${path}`);
+    if (r.exitCode === 0 && !/\bINTERP\b/.test(r.stdout)) return path;
+  }
+  return undefined;
+}
+
+/** /dev/kvm as `stat` and `id` see it, from libvirt's qemu user (qemu.conf's `user`, default libvirt-qemu). */
+async function kvmAsQemuUser() {
+  const st = await sh("stat -c '%U:%G %a' /dev/kvm");
+  if (st.exitCode !== 0) return { present: false as const };
+  const [owners = '', octal = ''] = st.stdout.trim().split(' ');
+  const [owner, group] = owners.split(':');
+  const mode = `${owners} ${octal.padStart(4, '0')}`;
+  const conf = await readFile('/etc/libvirt/qemu.conf', 'utf8').catch(() => '');
+  const user = /^\s*user\s*=\s*"([^"]+)"/m.exec(conf)?.[1] ?? 'libvirt-qemu';
+  const id = await sh(`id ${user}`); // uid=64055(libvirt-qemu) gid=108(kvm) groups=108(kvm),64055(libvirt-qemu)
+  if (id.exitCode !== 0) return { present: true as const, mode, user, known: false as const };
+  const groups = [...(/groups=(\S+)/.exec(id.stdout)?.[1] ?? '').matchAll(/\(([^)]+)\)/g)].map((m) => m[1]!);
+  const bits = parseInt(octal, 8);
+  const root = /^uid=0\(/.test(id.stdout);
+  const usable = root || (owner === user ? (bits & 0o600) === 0o600 : groups.includes(group!) ? (bits & 0o060) === 0o060 : (bits & 0o006) === 0o006);
+  return { present: true as const, mode, user, known: true as const, usable };
+}
+
+/** Whether libvirt's capability cache exists and none of its files records KVM (then an unusable device agrees with it). */
+async function cachedProbeWithoutKvm(): Promise<boolean> {
+  const dir = '/var/cache/libvirt/qemu/capabilities';
+  const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.xml'));
+  if (files.length === 0) return false;
+  for (const f of files) if (/<flag name=['"]kvm['"]\/>/.test(await readFile(join(dir, f), 'utf8'))) return false;
+  return true;
 }
 
 /** A PATH directory with a link to every program on PATH except `without`. */
@@ -144,15 +202,36 @@ describe('harness doctor', () => {
     else expect(libvirt).toMatchObject({ available: false, reason: expect.stringMatching(/^libvirtd does not answer on qemu:\/\/\/system/), fix: expect.stringMatching(/libvirtd/) });
   });
 
-  it('the container line says whether dockerd answers', async () => {
+  it('the container line: ok with the version dockerd reports on its socket, else MISSING with the fix for this host', async () => {
     const container = line(report, 'container');
     const version = await dockerVersion();
     if (version !== undefined) {
-      expect(container.reason).toMatch(new RegExp(`^Docker ${version.replace(/[.+]/g, '\\$&')} answers`));
-      if (!container.available) expect(container.fix).toBe(BUSYBOX_FIX);
+      const busybox = await staticBusybox();
+      if (busybox) expect(container).toEqual({ provider: 'container', available: true, reason: `Docker ${version} answers; base image from ${busybox}` });
+      else expect(container).toEqual({ provider: 'container', available: false, reason: `Docker ${version} answers, but no statically linked busybox to build the base image from`, fix: BUSYBOX_FIX });
+      return;
+    }
+    const dockerd = (await sh('command -v dockerd')).exitCode === 0;
+    if (!dockerd) {
+      expect(container).toEqual({ provider: 'container', available: false, reason: expect.stringMatching(/^no Docker engine answers \(.+\) and dockerd is not installed$/), fix: DOCKER_INSTALL_FIX });
     } else {
-      expect(container).toMatchObject({ available: false, reason: expect.stringMatching(/no (Docker )?engine answers/) });
-      expect([DOCKER_INSTALL_FIX, DOCKER_START_FIX, DOCKERD_START_FIX]).toContain(container.fix);
+      const fix = existsSync('/run/systemd/system') ? DOCKER_START_FIX : DOCKERD_START_FIX;
+      expect(container).toEqual({ provider: 'container', available: false, reason: expect.stringMatching(/^dockerd is installed but no engine answers \(.+\)$/), fix });
+    }
+  });
+
+  it("the libvirt-kvm line agrees with /dev/kvm's owner and mode as libvirt's qemu user meets them (stat, id)", async () => {
+    const kvm = line(report, 'libvirt-kvm');
+    const dev = await kvmAsQemuUser();
+    if (!dev.present) return expect(kvm).toEqual({ provider: 'libvirt-kvm', available: true, reason: "/dev/kvm absent: libvirt's KVM check has nothing to disagree with" });
+    expect(kvm.reason.startsWith(`/dev/kvm is ${dev.mode}`), `${kvm.reason} names the mode stat reports (${dev.mode})`).toBe(true);
+    if (!dev.known) return expect(kvm).toMatchObject({ available: true, reason: `/dev/kvm is ${dev.mode}; libvirt's qemu user is not on this host (libvirt not installed?)` });
+    if (dev.usable) {
+      expect(kvm).toEqual({ provider: 'libvirt-kvm', available: true, reason: `/dev/kvm is ${dev.mode}: usable by ${dev.user}, libvirt's capability cache stays valid` });
+    } else if (await cachedProbeWithoutKvm()) {
+      expect(kvm).toMatchObject({ available: true, reason: expect.stringContaining(`not usable by ${dev.user}, but libvirt's cached probe has no KVM`) });
+    } else {
+      expect(kvm).toEqual({ provider: 'libvirt-kvm', available: false, reason: expect.stringContaining(`/dev/kvm is ${dev.mode}: ${dev.user} (libvirt's qemu user) cannot open it`), fix: UDEV_KVM_FIX });
     }
   });
 
@@ -180,7 +259,7 @@ describe('harness doctor', () => {
     expect(json.exitCode, json.stderr).toBe(0);
     const parsed = JSON.parse(json.stdout) as Array<Line & { details?: unknown }>;
     expect(parsed.map(({ provider, available, reason, fix }) => ({ provider, available, reason, ...(fix !== undefined ? { fix } : {}) }))).toEqual(report);
-    expect(parsed.map((p) => p.provider)).toEqual(expect.arrayContaining(['qemu', 'libvirt', 'kvm', 'container', 'xorriso', 'nix']));
+    expect(parsed.map((p) => p.provider)).toEqual(expect.arrayContaining(['qemu', 'libvirt', 'kvm', 'libvirt-kvm', 'container', 'xorriso', 'nix']));
   });
 
   it('a missing tool is MISSING with the command that installs it (PATH without xorriso and virsh)', async () => {
