@@ -73,6 +73,11 @@ export type HarnessEvent = Base &
     | { type: 'artifact'; vm?: string; kind: 'console-log' | 'container-log' | 'kubeconfig' | 'report' | 'disk'; path: string }
     | { type: 'teardown.started'; vm: string; policy: TeardownPolicy }
     | { type: 'teardown.finished'; vm: string; policy: TeardownPolicy; action: 'destroyed' | 'kept' | 'disk-preserved'; hint?: string }
+    /**
+     * The second SIGINT/SIGTERM: a machine (VM or container) ended by the force path instead of its graceful teardown.
+     * killedPids / killedContainers: what was still running and was killed there and then (empty: nothing was left).
+     */
+    | { type: 'teardown.forced'; vm: string; policy: TeardownPolicy; signal: string; killedPids: number[]; killedContainers: string[] }
     | { type: 'task'; vm?: string; provider: string; taskId: string; operation: string; status: 'running' | 'stopped'; exitStatus?: string }
     | {
         type: 'container.state';

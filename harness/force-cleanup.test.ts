@@ -62,7 +62,8 @@ describe('forceCleanup', () => {
     await mkdir(theirLock);
     await writeFile(`${theirLock}.holder.json`, JSON.stringify({ pid: theirs, host: hostname(), command: 'harness run', since: new Date().toISOString() }));
     try {
-      await forceCleanup(plan([{ name: 'mine' }, { name: 'theirs' }]), paths);
+      // What it returns goes into the run's record (teardown.forced): it names the pid it found alive and killed.
+      expect(await forceCleanup(plan([{ name: 'mine' }, { name: 'theirs' }]), paths)).toEqual([{ name: 'mine', killedPids: [mine], killedContainers: [] }]);
       expect(await gone(mine)).toBe(true);
       expect(existsSync(vmFiles(paths.vms, 'mine').dir)).toBe(false);
       expect(existsSync(vmFiles(paths.vms, 'mine').lock)).toBe(false);
@@ -83,7 +84,7 @@ describe('forceCleanup', () => {
       const paths = await sandbox();
       const pid = await fakeVm(paths, 'kept');
       await acquireLock(vmFiles(paths.vms, 'kept').lock, 'VM kept');
-      await forceCleanup(plan([{ name: 'kept' }], policy), paths);
+      expect(await forceCleanup(plan([{ name: 'kept' }], policy), paths), policy).toEqual([{ name: 'kept', killedPids: [pid], killedContainers: [] }]);
       expect(await gone(pid), policy).toBe(true);
       const { readdir } = await import('node:fs/promises');
       expect((await readdir(vmFiles(paths.vms, 'kept').dir)).sort(), policy).toEqual([...left]);
@@ -99,7 +100,7 @@ describe('forceCleanup', () => {
     const said: string[] = [];
     try {
       // Unbounded, this never resolves (the provider never answers) and the test times out.
-      await forceCleanup(plan([{ name: 'stuck', provider: 'never-answers' }]), paths, { timeoutMs: 300, log: (m) => said.push(m) });
+      expect(await forceCleanup(plan([{ name: 'stuck', provider: 'never-answers' }]), paths, { timeoutMs: 300, log: (m) => said.push(m) })).toEqual([]);
       expect(said).toEqual(['VM stuck: not done within 300 ms; the next harness command reaps what is left']);
       expect(existsSync(`${lock}.holder.json`)).toBe(true);
     } finally {

@@ -10,7 +10,7 @@ import type { Plan } from './plan.js';
 import { vmFiles } from './paths.js';
 import { breakLock, readHolder } from './lock.js';
 import { getProvider } from './providers/registry.js';
-import type { ForceCleanOptions } from './providers/provider.js';
+import type { ForceCleaned, ForceCleanOptions } from './providers/provider.js';
 
 export interface ForceCleanupOptions {
   /** Upper bound per machine (they are cleaned in parallel). Default 5 s. */
@@ -23,10 +23,17 @@ interface Job {
   what: string;
   /** Its name under vms/ (state dir and lock). */
   name: string;
-  clean: () => Promise<void>;
+  clean: () => Promise<ForceCleaned>;
 }
 
-export async function forceCleanup(plan: Plan, paths: HarnessPaths, opts: ForceCleanupOptions = {}): Promise<void> {
+/** One machine the force path finished (its lock was ours and it was cleaned in time), with what it killed. */
+export interface ForcedMachine extends ForceCleaned {
+  /** Its name under vms/: the VM name, or the container key. */
+  name: string;
+}
+
+/** Returns the machines it cleaned, for the run's record (`teardown.forced`); those it could not are only logged. */
+export async function forceCleanup(plan: Plan, paths: HarnessPaths, opts: ForceCleanupOptions = {}): Promise<ForcedMachine[]> {
   const timeoutMs = opts.timeoutMs ?? 5_000;
   const policy: ForceCleanOptions = { keep: plan.teardown === 'keep', preserveDisk: plan.teardown === 'preserve-disk', timeoutMs };
   const jobs: Job[] = [
@@ -36,7 +43,7 @@ export async function forceCleanup(plan: Plan, paths: HarnessPaths, opts: ForceC
       clean: async () => {
         const provider = getProvider(v.config.provider, { paths, privateKeyPath: '' });
         if (!provider.forceClean) throw new Error(`the ${provider.name} provider cannot force-clean`);
-        await provider.forceClean(v.name, paths.vms, { ...policy, config: v.config });
+        return provider.forceClean(v.name, paths.vms, { ...policy, config: v.config });
       },
     })),
     // Loaded only when the scenario has containers: VM-only runs never load testcontainers.
@@ -45,22 +52,25 @@ export async function forceCleanup(plan: Plan, paths: HarnessPaths, opts: ForceC
       name: key,
       clean: async () => {
         const { ContainerProvider } = await import('./containers/container-provider.js');
-        await new ContainerProvider().forceClean(key, paths.vms, policy);
+        return new ContainerProvider().forceClean(key, paths.vms, policy);
       },
     })),
   ];
-  await Promise.all(
-    jobs.map(async (job) => {
+  const done = await Promise.all(
+    jobs.map(async (job): Promise<ForcedMachine | undefined> => {
       const lock = vmFiles(paths.vms, job.name).lock;
-      if (!(await heldByThisProcess(lock))) return; // not ours (yet), or the graceful teardown already finished it
+      if (!(await heldByThisProcess(lock))) return undefined; // not ours (yet), or the graceful teardown already finished it
       try {
-        await bounded(job.clean(), timeoutMs);
+        const cleaned = await bounded(job.clean(), timeoutMs);
         await breakLock(lock);
+        return { name: job.name, ...cleaned };
       } catch (e) {
         opts.log?.(`${job.what}: ${(e as Error).message}; the next harness command reaps what is left`);
+        return undefined;
       }
     }),
   );
+  return done.filter((m): m is ForcedMachine => m !== undefined);
 }
 
 async function heldByThisProcess(lock: string): Promise<boolean> {

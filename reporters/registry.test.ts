@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../harness/events.js';
+import { runReportFromEvents, runReportJson, type RunReport } from '../harness/store/run-report.js';
 import { HtmlReporter } from './html.js';
 import { JsonReporter } from './json.js';
 import { JunitReporter } from './junit.js';
@@ -114,7 +115,17 @@ describe('building reporters', () => {
     await bus.close();
     expect(readFileSync(join(dir, 'out/junit.xml'), 'utf8')).toContain('<testsuite name="web-stack" tests="3" failures="1"');
     expect(readFileSync(join(dir, 'out/report.html'), 'utf8')).toContain('<title>web-stack: failed</title>');
-    expect(JSON.parse(readFileSync(join(dir, 'out/run.json'), 'utf8'))).toBeTruthy();
+    // The whole run reached the JSON reporter through the bus: its file is the report of every event, not a stub.
+    const json = readFileSync(join(dir, 'out/run.json'), 'utf8');
+    expect(json).toBe(runReportJson(runReportFromEvents(failedRun())));
+    const report = JSON.parse(json) as RunReport;
+    expect(report).toMatchObject({ id: 'run-failed-02', scenario: 'web-stack', status: 'failed', summary: { total: 3, passed: 1, failed: 1, skipped: 1 } });
+    expect(report.steps.map((st) => [st.name, st.status, st.exitCode])).toEqual([
+      ['server answers ping', 'passed', 0],
+      ['nginx is active', 'failed', 3],
+      ['client can fetch page', 'skipped', null],
+    ]);
+    expect(report.vms.map((v) => v.name).sort()).toEqual(['client', 'server']);
     expect(written.join('')).toContain('Summary: web-stack FAILED');
   });
 

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import type { EmittedEvent, VmStatus } from '../events.js';
 import { HarnessError } from '../errors.js';
 import { vmFiles } from '../paths.js';
-import type { CleanOptions, ForceCleanOptions } from '../providers/provider.js';
+import type { CleanOptions, ForceCleaned, ForceCleanOptions } from '../providers/provider.js';
 import type { ContainerConfig } from '../scenario/schema.js';
 import type { Target } from '../targets/target.js';
 import { dockerode } from './docker-client.js';
@@ -149,26 +149,33 @@ export class ContainerProvider {
    * the rest is cleaned as `clean` does (preserveDisk keeps the named volume and disk.json). `keep` kills them
    * but leaves them, their state dir and volume, marked kept so the crash reaper spares them.
    */
-  async forceClean(name: string, vmsDir: string, options: ForceCleanOptions = {}): Promise<void> {
+  async forceClean(name: string, vmsDir: string, options: ForceCleanOptions = {}): Promise<ForceCleaned> {
     const dir = resolve(vmFiles(vmsDir, name).dir);
     const docker = await dockerode();
     const labels = [`${LABEL_OWNER}=${OWNER}`, `${LABEL_HOST}=${hostname()}`, `${LABEL_PID}=${process.pid}`, `${LABEL_DIR}=${dir}`];
     const mine = await docker.listContainers({ all: true, filters: { label: labels } });
-    await Promise.all(
+    const killed = await Promise.all(
       mine.map(async (c) => {
         try {
           const container = docker.getContainer(c.Id);
           await (options.keep ? container.kill() : container.remove({ force: true, v: true }));
+          return c.Id;
         } catch (e) {
           const code = (e as { statusCode?: number }).statusCode;
           if (code !== 404 && code !== 409) throw e; // gone, being removed, or not running: as good as done
+          return undefined;
         }
       }),
     );
-    if (!options.keep) return this.clean(name, vmsDir, options);
+    const cleaned: ForceCleaned = { killedPids: [], killedContainers: killed.filter((id): id is string => id !== undefined) };
+    if (!options.keep) {
+      await this.clean(name, vmsDir, options);
+      return cleaned;
+    }
     const file = join(dir, 'container.json');
     const rec = await readJson<Record<string, unknown>>(file);
     if (rec) await writeFile(file, JSON.stringify({ ...rec, kept: true }, null, 2));
+    return cleaned;
   }
 
   private async removeContainer(vmsDir: string, name: string): Promise<void> {

@@ -13,7 +13,7 @@ import { vmFiles } from '../paths.js';
 import { allocatePorts, releasePorts, transferPorts } from '../ports.js';
 import { realClock, retryUntil, RetryTimeout, type Clock } from '../retry.js';
 import { decideAccel, type AccelDecision } from './kvm-probe.js';
-import type { CleanOptions, ForceCleanOptions, MachineSpec, ProbeResult, Provider, StartedMachine } from './provider.js';
+import type { CleanOptions, ForceCleaned, ForceCleanOptions, MachineSpec, ProbeResult, Provider, StartedMachine } from './provider.js';
 import { sshBanner } from './ssh-probe.js';
 import { buildDomainXml, type Forward, type HarnessMetadata } from './libvirt/domain-xml.js';
 import { readForwards } from './libvirt/domain-read.js';
@@ -27,7 +27,7 @@ import { assertQemuCanReach, createBlank, createOverlay, systemQemuUser, type Qe
 import { DEFAULT_LIBVIRT_URI, parseLibvirtUri, type LibvirtUri } from './libvirt/uri.js';
 import { isNotFound, Virsh, VirshFailed } from './libvirt/virsh.js';
 import { libvirtExtra, type LibvirtExtra } from './libvirt/vm-record.js';
-import { formatPortsFile, isStopping, livePid, markStopping, readVmRecord, removeVmDir, writeVmRecord, type VmRecord } from './vm-state.js';
+import { formatPortsFile, isStopping, livePid, markStopping, readVmRecord, removeVmDir, sigkill, writeVmRecord, type VmRecord } from './vm-state.js';
 import { registerProvider } from './registry.js';
 import { registerReaper } from '../reap.js';
 import { redactConsoleLog } from '../redact-file.js';
@@ -320,24 +320,19 @@ export class LibvirtProvider implements Provider {
    * metadata, managed-save image), release the ports and remove the state dir by policy. Every virsh call is
    * bounded by `timeoutMs` (default 5 s), so a slow libvirtd cannot hold the exit.
    */
-  async forceClean(name: string, vmsDir: string, options: ForceCleanOptions = {}): Promise<void> {
+  async forceClean(name: string, vmsDir: string, options: ForceCleanOptions = {}): Promise<ForceCleaned> {
     const { domain, extra, uri } = await this.locate(name, vmsDir, options.config?.libvirt?.uri);
     const virsh = new Virsh(uri.uri, this.opts.virshBinary, options.timeoutMs ?? 5_000);
     const pid = (await livePid(vmsDir, name)) ?? (await domainQemuPid(uri, domain));
-    if (pid) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone already */
-      }
-    }
+    const cleaned: ForceCleaned = { killedPids: pid && sigkill(pid) ? [pid] : [], killedContainers: [] };
     const destroyed = await virsh.run(['destroy', domain]);
     // Undefining a domain that still runs would only make it transient: stop here unless it is gone or shut off.
     if (destroyed.exitCode !== 0 && !isNotFound(destroyed.stderr) && !/not running/i.test(destroyed.stderr)) throw new VirshFailed(virsh.uri, destroyed);
-    if (options.keep) return;
+    if (options.keep) return cleaned;
     await undefineDomain(virsh, domain);
     if (extra?.reservedPorts.length) await releasePorts(extra.reservedPorts, this.opts.portsDir);
     await removeVmDir(vmsDir, name, options.preserveDisk ?? false);
+    return cleaned;
   }
 
   // ---- beyond the Provider interface: snapshots, ownership, reaping ----

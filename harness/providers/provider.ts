@@ -84,6 +84,18 @@ export interface ForceCleanOptions extends CleanOptions {
   config?: VmConfig;
 }
 
+/**
+ * What a forceClean found still running and ended itself. Only the force path kills this way (a graceful stop asks
+ * the guest, then QMP, `virsh destroy` or `docker stop`), so it goes into the run's record as the proof that the
+ * second signal, not the graceful teardown, ended the machine. Empty lists: nothing was left running to kill.
+ */
+export interface ForceCleaned {
+  /** Machine processes (qemu) found alive and SIGKILLed. */
+  killedPids: number[];
+  /** Containers (ids) removed with `rm -f`, no `docker stop` grace (with `keep`: killed, left in place). */
+  killedContainers: string[];
+}
+
 export interface Provider {
   readonly name: string;
   probe(): Promise<ProbeResult>;
@@ -97,5 +109,5 @@ export interface Provider {
   stop(name: string, vmsDir: string): Promise<void>;
   clean(name: string, vmsDir: string, options?: CleanOptions): Promise<void>;
   /** The second Ctrl-C: kill at once (no guest shutdown, no grace), then clean by policy. Never waits unbounded. */
-  forceClean?(name: string, vmsDir: string, options?: ForceCleanOptions): Promise<void>;
+  forceClean?(name: string, vmsDir: string, options?: ForceCleanOptions): Promise<ForceCleaned>;
 }

@@ -10,7 +10,7 @@ import { vmFiles } from '../paths.js';
 import { allocatePorts, releasePorts, transferPorts } from '../ports.js';
 import { toMiB } from '../scenario/units.js';
 import { decideAccel } from './kvm-probe.js';
-import type { MachineSpec, ProbeResult, Provider, StartedMachine, CleanOptions, ForceCleanOptions } from './provider.js';
+import type { MachineSpec, ProbeResult, Provider, StartedMachine, CleanOptions, ForceCleaned, ForceCleanOptions } from './provider.js';
 import { qmpCommand } from './qmp.js';
 import {
   formatPortsFile,
@@ -19,6 +19,7 @@ import {
   pidfileStatus,
   readVmRecord,
   removeVmDir,
+  sigkill,
   writeVmRecord,
   type VmRecord,
 } from './vm-state.js';
@@ -213,16 +214,11 @@ export class QemuProvider implements Provider {
   }
 
   /** The second Ctrl-C: SIGKILL through the pidfile (no QMP, no waiting); the state dir goes by policy, kept with `keep`. */
-  async forceClean(name: string, vmsDir: string, options: ForceCleanOptions = {}): Promise<void> {
+  async forceClean(name: string, vmsDir: string, options: ForceCleanOptions = {}): Promise<ForceCleaned> {
     const pid = await livePid(vmsDir, name);
-    if (pid) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone already */
-      }
-    }
+    const killedPids = pid !== undefined && sigkill(pid) ? [pid] : [];
     if (!options.keep) await removeVmDir(vmsDir, name, options.preserveDisk ?? false);
+    return { killedPids, killedContainers: [] };
   }
 }
 

@@ -111,6 +111,16 @@ export async function pidfileStatus(vmsDir: string, name: string): Promise<VmSta
   return (await isStopping(vmsDir, name)) ? 'Stopping' : 'Starting';
 }
 
+/** SIGKILL for a machine process (the second Ctrl-C); true when it was still there to kill. */
+export function sigkill(pid: number): boolean {
+  try {
+    process.kill(pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false; // gone already
+  }
+}
+
 /** Removes everything in the VM dir, or everything but disk.qcow2 (a later start reuses it). */
 export async function removeVmDir(vmsDir: string, name: string, preserveDisk: boolean): Promise<void> {
   const files = vmFiles(vmsDir, name);

@@ -45,6 +45,14 @@ export function timelineEntryFor(e: HarnessEvent): TimelineEntry | undefined {
         message: `teardown (${e.policy}): ${e.action}${e.hint ? ` - ${e.hint}` : ''}`,
         details: { policy: e.policy, action: e.action },
       };
+    case 'teardown.forced': {
+      const killed = [...e.killedPids.map((p) => `SIGKILL to pid ${p}`), ...e.killedContainers.map((c) => `container ${c.slice(0, 12)} killed at once`)];
+      return {
+        at, vm: e.vm, type: 'UserAction', severity: 'Warning',
+        message: `teardown forced by a second ${e.signal} (${e.policy}): ${killed.length ? killed.join(', ') : 'nothing was left running'}`,
+        details: { forced: true, policy: e.policy, signal: e.signal, killedPids: e.killedPids, killedContainers: e.killedContainers },
+      };
+    }
     case 'task':
       if (!e.vm || e.status !== 'stopped') return undefined;
       return {

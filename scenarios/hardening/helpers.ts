@@ -144,6 +144,30 @@ export function runRows(db: string): RunRow[] {
   }
 }
 
+export interface ForcedTeardown {
+  vm: string;
+  killedPids: number[];
+  killedContainers: string[];
+}
+
+/**
+ * The record's forced teardowns (teardown.forced, on the VM timeline): machines the second signal's force path
+ * ended itself, with the pids it SIGKILLed and the containers it removed at once. Only that path writes them.
+ */
+export function forcedTeardowns(db: string): ForcedTeardown[] {
+  if (!existsSync(db)) return [];
+  const h = new Database(db, { readonly: true, fileMustExist: true });
+  try {
+    const rows = h.prepare('SELECT vm, details FROM vm_events WHERE details IS NOT NULL ORDER BY id').all() as Array<{ vm: string; details: string }>;
+    return rows
+      .map((r) => ({ vm: r.vm, d: JSON.parse(r.details) as { forced?: boolean; killedPids: number[]; killedContainers: string[] } }))
+      .filter((r) => r.d.forced === true)
+      .map((r) => ({ vm: r.vm, killedPids: r.d.killedPids, killedContainers: r.d.killedContainers }));
+  } finally {
+    h.close();
+  }
+}
+
 export async function writeScenario(sb: Sandbox, name: string, yaml: string): Promise<string> {
   const file = join(sb.dir, `${name}.yaml`);
   await writeFile(file, yaml);

@@ -63,6 +63,8 @@ exit codes: 0 all steps passed, 1 a step failed, 2 invalid input, 3 infrastructu
     const started = Date.now();
     const ac = new AbortController();
     let signals = 0;
+    /** Set by the second signal: its cleanup, which ends in process.exit. */
+    let forcing: Promise<void> | undefined;
     const onSignal = (sig: NodeJS.Signals) => {
       signals++;
       if (signals === 1) {
@@ -72,18 +74,27 @@ exit codes: 0 all steps passed, 1 a step failed, 2 invalid input, 3 infrastructu
         io.err(`\nharness: ${sig} again: killing the machines now\n`);
         const code = sig === 'SIGTERM' ? 143 : 130;
         // Bounded per machine (a slow libvirtd or dockerd cannot hold the exit); later signals are ignored.
-        void forceCleanup(plan, paths, { log: (m) => io.err(`harness: ${m}\n`) }).finally(() => {
-          // process.exit skips the graceful path's run.finished: record the run as aborted here (the recorder
-          // writes run.finished synchronously), or it would stay `running` until the next command reaps it.
-          bus.emit({ type: 'run.finished', status: 'aborted', exitCode: code, durationMs: Date.now() - started, error: `${sig} twice: machines killed without graceful teardown` });
-          process.exit(code);
-        });
+        forcing = forceCleanup(plan, paths, { log: (m) => io.err(`harness: ${m}\n`) })
+          .then((forced) => {
+            // What the force path itself killed, per machine: the record shows which teardown ended each one.
+            for (const m of forced) bus.emit({ type: 'teardown.forced', vm: m.name, policy: plan.teardown, signal: sig, killedPids: m.killedPids, killedContainers: m.killedContainers });
+          })
+          .finally(() => {
+            // process.exit skips the graceful path's run.finished: record the run as aborted here (the recorder
+            // writes run.finished synchronously, with what is buffered), or it would stay `running` until the next
+            // command reaps it.
+            bus.emit({ type: 'run.finished', status: 'aborted', exitCode: code, durationMs: Date.now() - started, error: `${sig} twice: machines killed without graceful teardown` });
+            process.exit(code);
+          });
       }
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
       const outcome = await runPlan(plan, { bus, paths, signal: ac.signal, options: { reporter: values.reporter, accel: values.accel } });
+      // After a second signal the force path owns the exit: a graceful teardown that ended first (the force path
+      // killed what it was waiting on) must not exit before that path has finished and recorded what it killed.
+      if (forcing) await forcing;
       await reporting.close(outcome);
       return outcome.exitCode;
     } finally {

@@ -1,10 +1,11 @@
 // Golden-file tests for the domain XML: the exact text is pinned, so any change to what we hand libvirt shows up
-// in review. Regenerate with UPDATE_GOLDEN=1 after checking the new text by hand. Where virt-xml-validate is
-// installed, each golden file is also checked against libvirt's own RelaxNG schema.
+// in review. Regenerate with UPDATE_GOLDEN=1 after checking the new text by hand (refused under CI: fixtures/golden.ts).
+// Where virt-xml-validate is installed, each golden file is also checked against libvirt's own RelaxNG schema.
 import { execa } from 'execa';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { expectGolden } from '../../../fixtures/golden.js';
 import { buildDomainXml, metadataElement, type DomainXmlInput } from './domain-xml.js';
 import { readDisks, readForwards, readMetadata, readNetPorts, readSshPort } from './domain-read.js';
 
@@ -38,8 +39,7 @@ describe('buildDomainXml golden files', () => {
     it(`${name} matches golden/${name}.xml`, async () => {
       const xml = buildDomainXml(input);
       const file = join(GOLDEN, `${name}.xml`);
-      if (process.env.UPDATE_GOLDEN) writeFileSync(file, xml);
-      expect(xml).toBe(readFileSync(file, 'utf8'));
+      expectGolden(file, xml);
       if (hasValidator) {
         const r = await execa('virt-xml-validate', [file, 'domain'], { reject: false });
         expect(r.stderr + r.stdout).toContain('validates');
