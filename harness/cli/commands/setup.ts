@@ -14,14 +14,13 @@ export const HOST_PACKAGES: Record<string, string> = {
   'qemu-system-x86': 'qemu-system-x86_64',
   'qemu-utils': 'qemu-img',
   xorriso: 'xorriso',
-  'grub-pc-bin': '/usr/lib/grub/i386-pc/eltorito.img',
+  'grub-pc-bin': '/usr/lib/grub/i386-pc/cdboot.img', // grub-mkrescue builds eltorito.img from it
   'grub-common': 'grub-mkrescue',
   mtools: 'mformat',
   'dropbear-bin': 'dropbearconvert',
   'openssh-client': 'ssh',
   cpio: 'cpio',
   'busybox-static': '/bin/busybox',
-  'openssh-sftp-server': '/usr/lib/openssh/sftp-server',
 };
 
 export async function missingPackages(): Promise<string[]> {
