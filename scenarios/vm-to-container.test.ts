@@ -1,12 +1,16 @@
 // A scenario with a VM and a container together: the VM reaches the container's port published on the host's
 // 127.0.0.1, through user-mode networking's host alias 10.0.2.2. Real dockerd, real qemu.
-import { describe, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
+import { qemuUnavailable } from '../fixtures/backend-probes.js';
+import { describeReal } from '../fixtures/real-backend.js';
 import { useScenario } from '../fixtures/scenario.js';
-import { dockerReady } from '../harness/containers/test-helpers.js';
+import { dockerUnavailable } from '../harness/containers/test-helpers.js';
 
-const ready = await dockerReady();
+const unavailable = (await dockerUnavailable()) ?? (await qemuUnavailable());
+/** One command in the booted TCG guest or the running container (booting is beforeAll's): ~1 s, room for load. */
+const STEP_MS = 90_000;
 
-describe.skipIf(!ready)(`VM and container in one scenario${ready ? '' : ' (skipped: no Docker engine answers; start dockerd)'}`, () => {
+describeReal('VM and container in one scenario', unavailable, () => {
   const env = useScenario({
     name: 'vm-and-container',
     vms: { client: { memory: '256M' } },
@@ -24,11 +28,11 @@ describe.skipIf(!ready)(`VM and container in one scenario${ready ? '' : ' (skipp
     const port = env.session().container('web').hostPort(80);
     const page = await env.vm('client').succeed(`wget -q -O - http://10.0.2.2:${port}/`);
     expect(page.trim()).toBe('served-by-container');
-  });
+  }, STEP_MS);
 
   test('steps can target the container too (exec through the engine)', async () => {
     const r = await env.session().target('web').exec('cat /www/index.html');
     expect(r.exitCode).toBe(0);
     expect(r.stdout.trim()).toBe('served-by-container');
-  });
+  }, STEP_MS);
 });

@@ -1,7 +1,6 @@
 // Hardening, concurrency: many `harness run` processes started at the same instant share one image cache, one
 // record and one port range. Each protection (port reservation, bind-clash retry, per-key cache build lock,
 // per-VM lock) has a test here that fails when the protection is taken out.
-import { execaSync } from 'execa';
 import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { chmod, copyFile, link, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -9,7 +8,9 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { qemuUnavailable } from '../../fixtures/backend-probes.js';
+import { describeReal } from '../../fixtures/real-backend.js';
 import { projectKeyPair } from '../../harness/keys.js';
 import { harnessPaths } from '../../harness/paths.js';
 import { allocatePorts, liveReservations, releasePorts } from '../../harness/ports.js';
@@ -20,7 +21,7 @@ import { buildImage } from '../../iso/index.js';
 import { filesUnder, harness, imageOf, parseReport, writeScenario, type RunReport } from './support-concurrency/cli.js';
 import { listeners } from './support-concurrency/proc-net.js';
 
-const qemuMissing = execaSync('qemu-system-x86_64', ['--version'], { reject: false }).exitCode !== 0;
+const noQemu = await qemuUnavailable();
 const project = harnessPaths();
 const GRAB = resolve('scenarios/hardening/support-concurrency/grab-port-qemu.mjs');
 const ROUNDS = 20;
@@ -50,7 +51,7 @@ const listen = (port: number) =>
     s.once('error', rej).listen(port, '127.0.0.1', () => res(s));
   });
 
-describe.skipIf(qemuMissing)('ports: a foreign process on a port', () => {
+describeReal('ports: a foreign process on a port', noQemu, () => {
   test('allocatePorts skips a port something already listens on', async () => {
     const dir = join(work, 'ports-skip');
     const base = await freePort();
@@ -110,7 +111,7 @@ describe.skipIf(qemuMissing)('ports: a foreign process on a port', () => {
   }, 120_000);
 });
 
-describe.skipIf(qemuMissing)(`${ROUNDS} rounds of two \`harness run\` processes started together`, () => {
+describeReal(`${ROUNDS} rounds of two \`harness run\` processes started together`, noQemu, () => {
   test('one image build, no port clash, no corrupted cache entry, no lost record', async () => {
     const cache = join(work, 'cache'); // empty: the first round races to build the image
     const vmsDir = join(work, 'vms');
@@ -220,7 +221,7 @@ describe.skipIf(qemuMissing)(`${ROUNDS} rounds of two \`harness run\` processes 
   }, 30 * 60_000);
 });
 
-describe.skipIf(qemuMissing)('two runs of the same VM name', () => {
+describeReal('two runs of the same VM name', noQemu, () => {
   test('the second refuses the lock naming the holder pid (exit 3); with --wait-lock it waits, then succeeds', async () => {
     const vmsDir = join(work, 'same-vms');
     const env = { HARNESS_VMS_DIR: vmsDir, HARNESS_CACHE_DIR: project.cache, HARNESS_KEYS_DIR: project.keys, HARNESS_DB: join(work, 'same.db') };

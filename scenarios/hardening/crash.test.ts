@@ -1,13 +1,15 @@
 // The harness SIGKILLed at three points (mid-boot, mid-step, mid-teardown), for real: the next harness command,
 // whatever it is, must find what the dead run left (qemu processes, stale locks, state dirs), reap it, and mark the
 // run aborted in the record, while nothing outside this project's vms/ is touched. Real qemu (TCG), real CLI.
-import { execa, execaSync } from 'execa';
+import { execa } from 'execa';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { libvirtUnavailable } from '../../fixtures/backend-probes.js';
+import { describeReal } from '../../fixtures/real-backend.js';
 import { pidAlive } from '../../harness/lock.js';
 import { domainName } from '../../harness/providers/libvirt/naming.js';
-import { containersWithLabel, dockerReady } from '../../harness/containers/test-helpers.js';
+import { containersWithLabel, dockerUnavailable } from '../../harness/containers/test-helpers.js';
 import { LABEL_DIR, LABEL_HOST, LABEL_OWNER, LABEL_PID, OWNER } from '../../harness/containers/labels.js';
 import { ensureBaseImage } from '../../harness/containers/local-image.js';
 import {
@@ -150,11 +152,10 @@ describe('harness killed with SIGKILL (qemu)', () => {
 // ---- other backends: the same crash (SIGKILL mid-step), reaped by the next command ----
 
 const LIBVIRT_URI = 'qemu:///system';
-const virshProbe = execaSync('virsh', ['-c', LIBVIRT_URI, 'version'], { reject: false, timeout: 30_000 });
-const noLibvirt = virshProbe.exitCode === 0 ? undefined : `\`virsh -c ${LIBVIRT_URI} version\` failed: ${String(virshProbe.stderr || virshProbe.shortMessage).trim().split('\n').pop()}`;
+const noLibvirt = await libvirtUnavailable(LIBVIRT_URI);
 const virsh = (...args: string[]) => execa('virsh', ['-c', LIBVIRT_URI, ...args], { reject: false });
 
-describe.skipIf(noLibvirt)(`harness killed with SIGKILL (libvirt)${noLibvirt ? ` (skipped: ${noLibvirt})` : ''}`, () => {
+describeReal('harness killed with SIGKILL (libvirt)', noLibvirt, () => {
   test('mid-step: the next command destroys and undefines the domain, removes dir and lock, aborts the run', async () => {
     const sb = await sandbox('crash-libvirt');
     const domain = domainName('lv', sb.vmsDir);
@@ -181,9 +182,9 @@ describe.skipIf(noLibvirt)(`harness killed with SIGKILL (libvirt)${noLibvirt ? `
   }, 400_000);
 });
 
-const docker = await dockerReady();
+const noDocker = await dockerUnavailable();
 
-describe.skipIf(!docker)(`harness killed with SIGKILL (containers)${docker ? '' : ' (skipped: no Docker engine answers; start dockerd)'}`, () => {
+describeReal('harness killed with SIGKILL (containers)', noDocker, () => {
   test("mid-step: the next command removes the container, its dir and lock, aborts the run; others' containers survive", async () => {
     const sb = await sandbox('crash-ctr');
     const mark = `crash-ctr-${process.pid}`;
