@@ -9,13 +9,6 @@ export async function dockerUnavailable(): Promise<string | undefined> {
   return unavailableReason(await probeDocker());
 }
 
-/** Probes once per test file; the reason is printed when the suite is skipped. Prefer dockerUnavailable(). */
-export async function dockerReady(): Promise<boolean> {
-  const p = await probeDocker();
-  if (!p.available) process.stderr.write(`container tests skipped: ${p.reason}${p.fix ? ` (fix: ${p.fix})` : ''}\n`);
-  return p.available;
-}
-
 /** Ids of all containers (running or not) carrying `label` (`key=value`). */
 export async function containersWithLabel(label: string): Promise<string[]> {
   const list = await (await dockerode()).listContainers({ all: true, filters: { label: [label] } });
