@@ -41,7 +41,7 @@ export const doctorCommand: CliCommand = {
     }
     const kvm = await probeKvm({ requested: 'auto', kernel: await probeKernelFromCache(paths.cache), cacheDir: paths.cache });
     results.push({ provider: 'kvm', available: kvm.works, reason: kvm.reason, fix: kvm.works ? undefined : 'none needed: VMs run under TCG (slower); use a host with hardware virtualization for KVM' });
-    // libvirt's capability cache against /dev/kvm's owner and mode: the state that makes every virsh call take 35 s.
+    // libvirt's capability cache against /dev/kvm's owner and mode: the state that makes every `virsh define` take 35-44 s.
     const access = inspectKvmAccess();
     results.push({ provider: 'libvirt-kvm', available: !access.invalidatesCaches, reason: access.reason, fix: access.fix });
     for (const p of extraProbes) results.push(await p().catch((e: Error) => ({ provider: 'probe', available: false, reason: e.message })));

@@ -48,7 +48,7 @@ export const setupCommand: CliCommand = {
       await execa('apt-get', ['update', '-q'], { stdio: 'inherit', env: { DEBIAN_FRONTEND: 'noninteractive' } });
       await execa('apt-get', ['install', '-y', '-q', ...missing], { stdio: 'inherit', env: { DEBIAN_FRONTEND: 'noninteractive' } });
     } else io.err('harness setup: host packages present\n');
-    // Where no udev ran, /dev/kvm keeps devtmpfs's root:root 0600 and libvirtd re-probes QEMU on every call.
+    // Where no udev ran, /dev/kvm keeps devtmpfs's root:root 0600 and libvirtd re-probes QEMU on every define (35-44 s).
     if (process.getuid?.() === 0) io.err(`harness setup: ${applyUdevKvmDefault().message}\n`);
     else {
       const access = inspectKvmAccess();

@@ -2,8 +2,9 @@
 // still valid (virQEMUCapsIsValid). One test there: if the cached probe found KVM enabled, /dev/kvm must still be
 // usable, which virQEMUCapsKVMUsable decides by checking read+write access AS THE QEMU USER (libvirt-qemu, group
 // kvm on Debian). Where no udev ever ran, /dev/kvm stays devtmpfs's root:root 0600: the probe finds KVM, the
-// access check for libvirt-qemu fails, the cache is declared outdated on every call and QEMU is re-probed (8-36 s
-// per virsh call, measured). udev's rule gives the node root:kvm 0660; applying that is the whole fix.
+// access check for libvirt-qemu fails, the cache is declared outdated whenever libvirtd looks it up and QEMU is
+// re-probed: measured here, `virsh define` 35-44 s instead of 0.02 s, restore +8 s, start +4 s, while plain
+// reads (domstate, dumpxml, list) stay fast. udev's rule gives the node root:kvm 0660; applying that is the whole fix.
 import { chmodSync, chownSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemQemuUser, type QemuUser } from './storage.js';
@@ -28,7 +29,7 @@ export interface KvmAccessReport {
   usableByQemuUser?: boolean;
   /** Whether libvirt's cached probe recorded KVM as enabled; undefined when no cache exists yet. */
   cachedKvm?: boolean;
-  /** The slow state: libvirt's caches are (or, once probed, will be) invalidated on every call. */
+  /** The slow state: libvirt's caches are (or, once probed, will be) invalidated whenever libvirtd consults them. */
   invalidatesCaches: boolean;
   reason: string;
   fix?: string;
@@ -72,7 +73,7 @@ export function inspectKvmAccess(paths: KvmAccessPaths = {}): KvmAccessReport {
     invalidatesCaches: true,
     reason:
       `${p.device} is ${mode}: ${user.name} (libvirt's qemu user) cannot open it while QEMU's probe ${cachedKvm ? 'found' : 'will find'} KVM enabled, ` +
-      'so libvirtd declares its capability cache outdated on every call and re-probes QEMU (virsh define 35 s instead of 0.03 s)',
+      'so libvirtd declares its capability cache outdated each time it consults it and re-probes QEMU (virsh define 35-44 s instead of 0.02 s)',
     fix: UDEV_KVM_FIX,
   };
 }
@@ -143,5 +144,5 @@ export function kvmMismatchWarningOnce(runId: string, inspect: () => KvmAccessRe
   const r = inspect();
   if (!r.invalidatesCaches) return undefined;
   warnedRuns.add(runId);
-  return `libvirt will be slow on this host (each virsh call re-probes QEMU, ~35 s): ${r.reason}. Fix: ${r.fix}. Run \`harness doctor\` for details.`;
+  return `libvirt will be slow on this host (each domain define re-probes QEMU, 35-44 s): ${r.reason}. Fix: ${r.fix}. Run \`harness doctor\` for details.`;
 }
