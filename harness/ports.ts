@@ -2,7 +2,7 @@
 // A machine-wide reservation directory (one file per port, holding the owner pid) is changed only under one
 // lock; a port is handed out only when no live reservation names it AND tcp-port-used finds it free on
 // 127.0.0.1. The bind itself can still lose to a foreign process: callers retry with a fresh port on a clash.
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tcpPortUsed from 'tcp-port-used';
@@ -43,13 +43,35 @@ export function portRange(env: NodeJS.ProcessEnv = process.env): [number, number
 }
 
 export function reservationDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.HARNESS_PORTS_DIR ?? join(tmpdir(), 'harness-ports');
+  return env.HARNESS_PORTS_DIR ?? defaultReservationDir();
+}
+
+const defaultReservationDir = () => join(tmpdir(), 'harness-ports');
+
+/**
+ * The default dir is shared by every user of the machine (root's runs and a user's qemu:///session runs pick from
+ * one pool), so it is made like /tmp: world-writable with the sticky bit; each user adds and removes only its own
+ * files. A dir the user chose with HARNESS_PORTS_DIR keeps the mode it has.
+ */
+export async function ensureReservationDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  if (dir !== defaultReservationDir()) return;
+  const st = await stat(dir);
+  if ((st.mode & 0o1777) === 0o1777) return;
+  if (st.uid === process.getuid?.()) await chmod(dir, 0o1777);
+  else {
+    throw new HarnessError(
+      `${dir} is shared by every harness user on this machine but is mode ${(st.mode & 0o7777).toString(8)} (owner uid ${st.uid}): this user cannot reserve ports there. ` +
+        `Fix: chmod 1777 ${dir} (as its owner), or set HARNESS_PORTS_DIR to a directory of your own`,
+    );
+  }
 }
 
 /** Reserves `count` free ports on 127.0.0.1 for `owner` (pid = this process until handed over). */
 export async function allocatePorts(count: number, opts: AllocateOptions): Promise<number[]> {
   const dir = opts.dir ?? reservationDir();
   const [lo, hi] = opts.range ?? portRange();
+  await ensureReservationDir(dir);
   return withFileLock(dir, 'alloc', async () => {
     const taken = new Set((await liveReservations(dir)).map((r) => r.port));
     const picked: number[] = [];
@@ -87,12 +109,19 @@ export async function liveReservations(dir = reservationDir()): Promise<PortRese
     try {
       const r = JSON.parse(await readFile(join(dir, f), 'utf8')) as PortReservation;
       if (pidAlive(r.pid)) out.push(r);
-      else await rm(join(dir, f), { force: true });
+      else await removeStale(join(dir, f));
     } catch {
-      await rm(join(dir, f), { force: true });
+      await removeStale(join(dir, f));
     }
   }
   return out;
+}
+
+/** Another user's dead reservation cannot be removed from the sticky shared dir: it is ignored, not an error. */
+async function removeStale(file: string): Promise<void> {
+  await rm(file, { force: true }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPERM' && e.code !== 'EACCES') throw e;
+  });
 }
 
 function randomOrder(lo: number, hi: number): number[] {

@@ -2,7 +2,7 @@
 // (like the tiny guest image). Retries use a stepping clock, so waits cost no real time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,6 +203,22 @@ describe('copy steps', () => {
     const from = await go({ copyFrom: { from: join(dir, 'guest', 'etc', 'app.conf'), to: 'out/app.conf' } });
     expect(from.result.status).toBe('passed');
     expect(await readFile(join(dir, 'out', 'app.conf'), 'utf8')).toBe('payload\n');
+  });
+
+  it('reads `~/` as the home directory, as the scenario check does (not <baseDir>/~)', async () => {
+    const saved = process.env.HOME;
+    process.env.HOME = join(dir, 'home'); // os.homedir() follows HOME
+    try {
+      await mkdir(join(dir, 'home'), { recursive: true });
+      await writeFile(join(dir, 'home', 'in-home.txt'), 'from home\n');
+      const to = await go({ copyTo: { from: '~/in-home.txt', to: join(dir, 'guest', 'home-copy') } });
+      expect(to.result.status).toBe('passed');
+      expect(await readFile(join(dir, 'guest', 'home-copy'), 'utf8')).toBe('from home\n');
+      await go({ copyFrom: { from: join(dir, 'guest', 'home-copy'), to: '~/back.txt' } });
+      expect(await readFile(join(dir, 'home', 'back.txt'), 'utf8')).toBe('from home\n');
+    } finally {
+      process.env.HOME = saved;
+    }
   });
 
   it('fails (not throws) when the source is missing', async () => {

@@ -4,7 +4,7 @@
 // is an abort of the run (ctx.signal): the command is killed and the signal's reason rethrown. In between, each
 // command's line and output go out as vm.log events (command-log.ts), and step.finished says how many bytes the
 // output cap dropped (targets keep the end of each stream).
-import { resolve } from 'node:path';
+import { resolveInputPath } from '../scenario/rules.js';
 import { AssertionFailed, HostKeyMismatch, SshConnectFailed, SshConnectionLost, VmExited } from '../errors.js';
 import type { EmittedEvent } from '../events.js';
 import { realClock, type Clock } from '../retry.js';
@@ -97,10 +97,10 @@ async function perform(step: Step, kind: StepKind, target: Target, ctx: StepCont
     return retried(r.last, r.attempts, w.timeout);
   }
   if ('copyTo' in step) {
-    await target.copyTo(resolve(ctx.baseDir, step.copyTo.from), step.copyTo.to, { signal });
+    await target.copyTo(resolveInputPath(ctx.baseDir, step.copyTo.from), step.copyTo.to, { signal });
     return { ok: true, summary: 'copied', attempts: 1 };
   }
-  await target.copyFrom(step.copyFrom.from, resolve(ctx.baseDir, step.copyFrom.to), { signal });
+  await target.copyFrom(step.copyFrom.from, resolveInputPath(ctx.baseDir, step.copyFrom.to), { signal });
   return { ok: true, summary: 'copied', attempts: 1 };
 }
 

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { describeReal, itReal } from '../../fixtures/real-backend.js';
 import { LibvirtProvider } from '../../harness/providers/libvirt.js';
 import { domainName } from '../../harness/providers/libvirt/naming.js';
+import { allocatePorts, releasePorts } from '../../harness/ports.js';
 import { output, PROJECT } from './sandbox.js';
 import { makeUserSandbox, userSwitchUnavailable, type UserSandbox } from './test-user.js';
 
@@ -56,6 +57,8 @@ describeReal("README: a non-root user's qemu:///session runs a real VM", unavail
     await sb.write('session.yaml', SCENARIO);
     // Bundle the CLI for the current sources as root: the user may not write .harness/build (it would fall back to tsx).
     await execa('node', [join(PROJECT, 'bin/harness.js'), '--help'], { cwd: PROJECT });
+    // Root reserves (and releases) a port first, as root's runs on this machine do: the shared dir is root's.
+    await releasePorts(await allocatePorts(1, { owner: 'root-first' }));
   });
   afterAll(async () => {
     if (!sb) return;

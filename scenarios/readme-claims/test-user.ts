@@ -81,9 +81,8 @@ export async function makeUserSandbox(tag: string, opts: { seedDebs?: boolean } 
     HARNESS_DB: join(dir, 'harness.db'),
     HARNESS_CACHE_DIR: sub.cache,
     HARNESS_KEYS_DIR: sub.keys,
-    // The machine-wide default (/tmp/harness-ports) is created 0755 by whoever reserves first (root, here): another
-    // user's run fails there with EACCES. This user reserves in its own dir.
-    HARNESS_PORTS_DIR: sub.ports,
+    // No HARNESS_PORTS_DIR: the user reserves in the machine-wide default dir root's runs use too (harness/ports.ts
+    // makes it sticky and world-writable like /tmp).
   };
   const run = (argv: string[], o: { path?: string } = {}) =>
     execa(
