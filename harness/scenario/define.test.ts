@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ScenarioError } from '../errors.js';
-import { defineScenario, UNKNOWN_CALLER } from './define.js';
+import { defineScenario, definedSource, isDefinedScenario, UNKNOWN_CALLER } from './define.js';
 import type { ScenarioInput } from './schema.js';
 
 const thisFile = fileURLToPath(import.meta.url);
@@ -24,6 +24,17 @@ describe('defineScenario', () => {
     const s = defineScenario({ name: 'ts', vms: { web: { memory: '1G' } }, steps: [{ name: 'up', on: 'web', run: 'true' }] }, { hostMemoryBytes });
     expect(s.vms.web).toMatchObject({ memory: 1024 ** 3, provider: 'qemu', image: { builder: 'tiny' }, bootTimeout: 180_000 });
     expect(s.steps[0]).toMatchObject({ timeout: 60_000, expect: { exitCode: 0 } });
+  });
+
+  it('marks its result with where it came from, under a registered symbol another copy of this module shares', () => {
+    const s = defineScenario({ name: 'ts', vms: { web: {} } }, { hostMemoryBytes });
+    expect(isDefinedScenario(s)).toBe(true);
+    expect(definedSource(s)).toEqual({ file: thisFile, dir: dirname(thisFile) });
+    expect((s as unknown as Record<symbol, unknown>)[Symbol.for('vm-harness.defined-scenario')]).toEqual(definedSource(s));
+    // Not enumerable: a copy is plain data again, and JSON shows no mark.
+    expect(isDefinedScenario({ ...s })).toBe(false);
+    expect(Object.keys(JSON.parse(JSON.stringify(s)))).toEqual(Object.keys(s));
+    expect(isDefinedScenario({ name: 'raw' })).toBe(false);
   });
 
   it("names the caller's file and the line of the call, with path, expected and found", () => {
