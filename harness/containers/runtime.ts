@@ -8,7 +8,7 @@ import { HarnessError } from '../errors.js';
 import { harnessPaths, vmFiles } from '../paths.js';
 import type { ContainerConfig } from '../scenario/schema.js';
 import type { Target } from '../targets/target.js';
-import { ContainerTarget } from '../targets/container-target.js';
+import { ContainerTarget } from './container-target.js';
 import { ContainerLog } from './container-log.js';
 import { dockerClient, dockerode, LOOPBACK } from './docker-client.js';
 import { ContainerImageError, ContainerNotReady } from './errors.js';

@@ -9,10 +9,10 @@ import type { Duplex } from 'node:stream';
 import { execa } from 'execa';
 import type { StartedTestContainer } from 'testcontainers';
 import { HarnessError } from '../errors.js';
-import { dockerode } from '../containers/docker-client.js';
-import { killProcessTree } from '../containers/kill-tree.js';
+import { dockerode } from './docker-client.js';
+import { killProcessTree } from './kill-tree.js';
 import { TailSink } from '../ssh/tail-sink.js';
-import type { CopyOptions, ExecOptions, ExecResult, Target } from './target.js';
+import type { CopyOptions, ExecOptions, ExecResult, Target } from '../targets/target.js';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 const DEFAULT_MAX_OUTPUT = 1024 * 1024;
