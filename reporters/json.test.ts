@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { runsCommand } from '../harness/cli/commands/runs.js';
 import { EventBus, type HarnessEvent } from '../harness/events.js';
-import { runReportFromEvents } from '../harness/store/run-report.js';
+import { runReportFromEvents } from '../harness/store/run-report-from-events.js';
 import { sampleRunEvents } from '../harness/store/sample-events.js';
 import { JsonReporter } from './json.js';
 import { SqliteRecorder } from './sqlite-recorder.js';

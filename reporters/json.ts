@@ -3,7 +3,8 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { HarnessEvent, Subscriber } from '../harness/events.js';
-import { runReportFromEvents, runReportJson, type RunReport } from '../harness/store/run-report.js';
+import { runReportFromEvents } from '../harness/store/run-report-from-events.js';
+import { runReportJson, type RunReport } from '../harness/store/run-report.js';
 
 export class JsonReporter implements Subscriber {
   private readonly events: HarnessEvent[] = [];

@@ -9,7 +9,8 @@ import type { CliIo } from './command.js';
 import { configFilePath, createReporters, reportFileOf, resolveReporterSpecs } from '../../reporters/registry.js';
 import { resolveLogLines } from '../../reporters/log-lines.js';
 import { SqliteRecorder } from '../../reporters/sqlite-recorder.js';
-import { runReportFromEvents, runReportJson } from '../store/run-report.js';
+import { runReportFromEvents } from '../store/run-report-from-events.js';
+import { runReportJson } from '../store/run-report.js';
 
 export interface Reporting {
   close(outcome: { exitCode: number }): Promise<void>;

@@ -18,7 +18,7 @@ import { COMMAND_LOG_LINES } from './command-log.js';
 import { EventBus } from '../events.js';
 import { openDatabase } from '../store/db.js';
 import { loadRunReport } from '../store/load-run-report.js';
-import { runReportFromEvents } from '../store/run-report.js';
+import { runReportFromEvents } from '../store/run-report-from-events.js';
 import { formatRunReport } from '../cli/commands/runs-format.js';
 import { SqliteRecorder } from '../../reporters/sqlite-recorder.js';
 import { DEFAULT_MAX_OUTPUT_BYTES } from '../targets/ssh-target.js';

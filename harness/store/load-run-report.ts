@@ -1,4 +1,4 @@
-// Reads one run's report back from the database (the SQL half of run-report.ts).
+// Reads one run's report back from SQLite; run-report-from-events.ts folds the same report from the events.
 import { HarnessError } from '../errors.js';
 import type { Db } from './db.js';
 import { summarize, type ReportContainer, type ReportStep, type ReportTask, type ReportVm, type RunReport, type TimelineEntry } from './run-report.js';

@@ -4,10 +4,10 @@ import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIo } from '../command.js';
 import { markAbandonedRunsAborted } from '../../store/abandoned.js';
 import { openDatabase, resolveDbPath, type Db } from '../../store/db.js';
-import { RunNotFound } from '../../store/load-run-report.js';
+import { loadRunReport, RunNotFound } from '../../store/load-run-report.js';
 import { mergeDatabases } from '../../store/merge.js';
 import { flakySteps, listRuns, pruneRuns, resolveRunId, runsLinkingTo } from '../../store/queries/runs.js';
-import { loadRunReport, runReportJson } from '../../store/run-report.js';
+import { runReportJson } from '../../store/run-report.js';
 import { formatFlaky, formatRunList, formatRunReport } from './runs-format.js';
 
 const usage = `usage: harness runs <subcommand> [--db PATH]
