@@ -36,8 +36,14 @@ export const DEFINED: unique symbol = Symbol.for('vm-harness.defined-scenario');
 /** A validated scenario, as defineScenario returns it. Pass it on as it is: a copy (`{...s}`) loses the mark. */
 export type DefinedScenario = Scenario & { readonly [DEFINED]: DefinedSource };
 
+/**
+ * Set by `harness run` while it imports a scenario module: the file to name when the caller's frame cannot be read
+ * (tsx runs a .ts file of a CommonJS package from a data: URL, so its frames name no file).
+ */
+export const LOADING_MODULE: unique symbol = Symbol.for('vm-harness.loading-scenario-module');
+
 export function defineScenario(input: ScenarioInput, opts: DefineOptions = {}): DefinedScenario {
-  const site = opts.file !== undefined ? { file: opts.file, line: opts.line, col: opts.col } : callerSite();
+  const site = opts.file !== undefined ? { file: opts.file, line: opts.line, col: opts.col } : (callerSite() ?? loadingModule());
   const file = site?.file ?? UNKNOWN_CALLER;
   const dir = opts.dir ?? (file !== UNKNOWN_CALLER ? dirname(file) : process.cwd());
   const scenario = validateScenarioData(input, {
@@ -48,6 +54,11 @@ export function defineScenario(input: ScenarioInput, opts: DefineOptions = {}): 
   });
   // Not enumerable: equality checks, JSON and spreads see the plain scenario.
   return Object.defineProperty(scenario, DEFINED, { value: { file, dir } satisfies DefinedSource, enumerable: false }) as DefinedScenario;
+}
+
+function loadingModule(): { file: string; line?: number; col?: number } | undefined {
+  const file = (globalThis as { [LOADING_MODULE]?: unknown })[LOADING_MODULE];
+  return typeof file === 'string' ? { file } : undefined;
 }
 
 /** True for what defineScenario returned (from any copy of this module); false for raw input. */
@@ -71,7 +82,10 @@ export function callerSite(skip: readonly string[] = []): { file: string; line?:
   const here = import.meta.url;
   const skipped = new Set(skip.map((s) => (s.startsWith('file://') ? s : `file://${s}`)));
   for (const frame of stack) {
-    const m = /\(?((?:file:\/\/)?\/[^():]+(?:\.[cm]?[jt]sx?)?):(\d+):(\d+)\)?\s*$/.exec(frame);
+    // Past Node's own frames (a module loader) lies whoever loaded the caller, not the caller.
+    if (/(?:\(|at (?:async )?)node:/.test(frame)) break;
+    // `at fn (/path/file.ts:1:2)` or `at file:///path/file.ts:1:2`; never node:internal/... or data: frames.
+    const m = /(?:\(|at (?:async )?)((?:file:\/\/)?\/[^():]+(?:\.[cm]?[jt]sx?)?):(\d+):(\d+)\)?\s*$/.exec(frame);
     if (!m) continue;
     const raw = m[1]!;
     const url = raw.startsWith('file://') ? raw : `file://${raw}`;

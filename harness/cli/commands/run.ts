@@ -1,11 +1,12 @@
-// `harness run FILE`: load, validate, boot, run steps, tear down by policy. Exit 0/1/2/3 (and 130/143 on signals).
+// `harness run FILE` (YAML, or a module exporting defineScenario(...)): load, validate, boot, run steps, tear down by
+// policy. Exit 0/1/2/3 (and 130/143 on signals).
 import { randomUUID } from 'node:crypto';
 import type { CliCommand } from '../command.js';
 import { UsageError } from '../command.js';
 import { parse, durationFlag } from '../args.js';
 import { EventBus, type TeardownPolicy } from '../../events.js';
 import { harnessPaths } from '../../paths.js';
-import { loadScenarioFile } from '../../scenario/load.js';
+import { loadScenarioPath } from '../../scenario/load-module.js';
 import { makePlan } from '../../plan.js';
 import { runPlan } from '../../run.js';
 import { attachReporters } from '../reporting.js';
@@ -15,6 +16,7 @@ import { forceCleanup } from '../../force-cleanup.js';
 export const runCommand: CliCommand = {
   name: 'run',
   usage: `usage: harness run FILE [options]
+  FILE is a YAML scenario, or a .ts/.mts/.js/.mjs module whose default export is defineScenario({...})
   --keep                 leave the VMs running afterwards (prints how to ssh in)
   --keep-on-failure      keep the VMs only if a step fails
   --preserve-disk        remove everything but each VM's disk
@@ -48,7 +50,7 @@ exit codes: 0 all steps passed, 1 a step failed, 2 invalid input, 3 infrastructu
     const logLines = logLinesFlag(values['log-lines']);
 
     // Validation first: invalid input exits 2 before anything is created on disk.
-    const loaded = await loadScenarioFile(positionals[0]!);
+    const loaded = await loadScenarioPath(positionals[0]!);
     const paths = harnessPaths(io.env, io.cwd, { db: values.db });
     const plan = makePlan(loaded, {
       teardown: flags[0],
