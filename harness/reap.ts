@@ -8,7 +8,8 @@ import { hostname } from 'node:os';
 import type { HarnessPaths } from './paths.js';
 import { vmFiles } from './paths.js';
 import { breakLock, isLocked, pidAlive, readHolder } from './lock.js';
-import { livePid, readVmRecord, removeVmDir } from './providers/vm-state.js';
+import { livePid, removeVmDir } from './providers/vm-state.js';
+import { readVmRecord } from './vm-record.js';
 import { getProvider } from './providers/registry.js';
 import { reapRecorded } from './vm-action-record.js';
 

@@ -6,7 +6,7 @@
 import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { EventBus, type EmittedEvent, type TeardownPolicy, type VmStatus } from './events.js';
-import type { VmRecord } from './providers/vm-state.js';
+import type { VmRecord } from './vm-record.js';
 import { SqliteRecorder } from '../reporters/sqlite-recorder.js';
 
 export interface VmActionRecord {

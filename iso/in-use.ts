@@ -4,7 +4,7 @@
 import { readdir } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { vmFiles } from '../harness/paths.js';
-import { readVmRecord } from '../harness/providers/vm-state.js';
+import { readVmRecord } from '../harness/vm-record.js';
 import { qcow2BackingChain } from './qcow2-backing.js';
 
 /** Absolute path -> the VM that uses it. */

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { BuiltImage } from '../harness/providers/provider.js';
+import type { BuiltImage } from './types.js';
 import type { ImageConfig } from '../harness/scenario/schema.js';
 import { ScenarioError } from '../harness/errors.js';
 import { buildTinyImage } from './tiny/index.js';

@@ -1,5 +1,4 @@
 // What every image builder takes and returns; builders live one per folder (tiny/, nixos/, cloud-init/).
-import type { BuiltImage } from '../harness/providers/provider.js';
 import type { ImageConfig } from '../harness/scenario/schema.js';
 
 export interface BuildImageOptions {
@@ -15,6 +14,32 @@ export interface BuildImageOptions {
   source?: import('./image-source.js').ImageSource;
   /** The VM the image is for: cloud-init seeds take their hostname and instance-id from it. */
   vmName?: string;
+}
+
+/** A bootable image as the builders hand it to providers (harness/providers/provider.ts re-exports it). */
+export interface BuiltImage {
+  /** iso: boot from a CD; disk: a base disk image to overlay (cloud images), optionally with a seed ISO. */
+  kind: 'iso' | 'disk';
+  path: string;
+  /** NoCloud seed ISO to attach beside a disk image. */
+  seedIso?: string;
+  /** The guest's SSH host public key line ("ssh-ed25519 AAAA..."), pinned during the handshake. */
+  hostPublicKey?: string;
+  /** The user the harness logs in as. */
+  user: string;
+  builder: string;
+  cacheKey: string;
+  /** True when the cache already held this image (nothing was built). */
+  reused?: boolean;
+  /** Boot this kernel and initramfs directly (qemu -kernel/-initrd, libvirt <kernel>) instead of the ISO's loader. */
+  directBoot?: DirectBoot;
+}
+
+export interface DirectBoot {
+  kernel: string;
+  initrd: string;
+  /** The kernel command line, the same one the ISO's boot loader passes. */
+  cmdline: string;
 }
 
 export type ImageBuilder<C extends ImageConfig = ImageConfig> = (image: C, opts: BuildImageOptions) => Promise<BuiltImage>;

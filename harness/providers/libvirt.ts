@@ -27,7 +27,8 @@ import { assertQemuCanReach, createBlank, createOverlay, systemQemuUser, type Qe
 import { DEFAULT_LIBVIRT_URI, parseLibvirtUri, type LibvirtUri } from './libvirt/uri.js';
 import { isNotFound, Virsh, VirshFailed } from './libvirt/virsh.js';
 import { libvirtExtra, type LibvirtExtra } from './libvirt/vm-record.js';
-import { formatPortsFile, isStopping, livePid, markStopping, readVmRecord, removeVmDir, sigkill, writeVmRecord, type VmRecord } from './vm-state.js';
+import { formatPortsFile, isStopping, livePid, markStopping, removeVmDir, sigkill } from './vm-state.js';
+import { readVmRecord, writeVmRecord, type VmRecord } from '../vm-record.js';
 import { registerProvider } from './registry.js';
 import { registerReaper } from '../reap.js';
 import { redactConsoleLog } from '../redact-file.js';

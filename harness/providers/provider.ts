@@ -1,6 +1,10 @@
 // The one interface every backend implements. A reader finds a backend's whole story in its own file.
 import type { Accel, EmittedEvent, TeardownPolicy, VmStatus } from '../events.js';
 import type { VmConfig } from '../scenario/schema.js';
+import type { BuiltImage } from '../../iso/types.js';
+
+// The image builders (iso/) own the image's type; providers take it, so the contract re-exports it.
+export type { BuiltImage, DirectBoot } from '../../iso/types.js';
 
 /** What `probe()` found: whether the backend can work here, and if not why and how to fix it. */
 export interface ProbeResult {
@@ -11,32 +15,6 @@ export interface ProbeResult {
   /** The exact command that installs or starts what is missing. */
   fix?: string;
   details?: Record<string, string>;
-}
-
-/** A bootable image as the builders hand it to providers. */
-export interface BuiltImage {
-  /** iso: boot from a CD; disk: a base disk image to overlay (cloud images), optionally with a seed ISO. */
-  kind: 'iso' | 'disk';
-  path: string;
-  /** NoCloud seed ISO to attach beside a disk image. */
-  seedIso?: string;
-  /** The guest's SSH host public key line ("ssh-ed25519 AAAA..."), pinned during the handshake. */
-  hostPublicKey?: string;
-  /** The user the harness logs in as. */
-  user: string;
-  builder: string;
-  cacheKey: string;
-  /** True when the cache already held this image (nothing was built). */
-  reused?: boolean;
-  /** Boot this kernel and initramfs directly (qemu -kernel/-initrd, libvirt <kernel>) instead of the ISO's loader. */
-  directBoot?: DirectBoot;
-}
-
-export interface DirectBoot {
-  kernel: string;
-  initrd: string;
-  /** The kernel command line, the same one the ISO's boot loader passes. */
-  cmdline: string;
 }
 
 /** Everything a provider needs to start one machine. */

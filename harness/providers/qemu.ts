@@ -17,12 +17,10 @@ import {
   livePid,
   markStopping,
   pidfileStatus,
-  readVmRecord,
   removeVmDir,
   sigkill,
-  writeVmRecord,
-  type VmRecord,
 } from './vm-state.js';
+import { readVmRecord, writeVmRecord, type VmRecord } from '../vm-record.js';
 import { pidAlive } from '../lock.js';
 import { findOnPath } from '../find-on-path.js';
 import { redactConsoleLog } from '../redact-file.js';

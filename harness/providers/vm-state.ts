@@ -1,52 +1,12 @@
-// The on-disk state shared by providers that run a local process per VM (qemu, and quickemu's layout):
-// vm.json (the resolved spec), the pidfile and the ports file, and the pidfile status rule.
+// The on-disk state shared by providers that run a local process per VM (qemu, and quickemu's layout): the
+// pidfile and the ports file, the stopping marker, and the pidfile status rule. vm.json is harness/vm-record.ts.
 import { readFile, writeFile, rm, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Accel, TeardownPolicy, VmStatus } from '../events.js';
+import type { VmStatus } from '../events.js';
 import { vmFiles } from '../paths.js';
 import { pidAlive } from '../lock.js';
 import { sshBanner } from './ssh-probe.js';
-import type { VmConfig } from '../scenario/schema.js';
 import { readRedactedTail } from '../redact-file.js';
-
-/** What a started VM leaves in vm.json: enough to reattach, ssh in, stop and clean it later. */
-export interface VmRecord {
-  name: string;
-  provider: string;
-  config: VmConfig;
-  accel: Accel;
-  sshPort: number;
-  forwards: Record<number, number>;
-  user: string;
-  hostPublicKey?: string;
-  /** Path of the private key to log in with (a path only; the key itself never lives in vms/). */
-  privateKeyPath: string;
-  image: { path: string; builder: string; cacheKey: string; kind: 'iso' | 'disk'; seedIso?: string };
-  runId?: string;
-  teardown?: TeardownPolicy;
-  /** The harness process that started it; used to find orphans after a crash. */
-  ownerPid: number;
-  createdAt: string;
-  /** Set once the run decided to keep the VM (keep policy): such VMs are never reaped as orphans. */
-  kept?: boolean;
-  /** Provider-specific extras (libvirt URI and domain, container id...). */
-  extra?: Record<string, unknown>;
-}
-
-export async function readVmRecord(vmsDir: string, name: string): Promise<VmRecord | undefined> {
-  try {
-    return JSON.parse(await readFile(vmFiles(vmsDir, name).spec, 'utf8')) as VmRecord;
-  } catch {
-    return undefined;
-  }
-}
-
-export async function writeVmRecord(vmsDir: string, rec: VmRecord): Promise<void> {
-  const f = vmFiles(vmsDir, rec.name).spec;
-  await writeFile(`${f}.tmp`, JSON.stringify(rec, null, 2));
-  const { rename } = await import('node:fs/promises');
-  await rename(`${f}.tmp`, f);
-}
 
 /** The pid in the pidfile if that process is alive and really is this VM's (guards against pid reuse). */
 export async function livePid(vmsDir: string, name: string): Promise<number | undefined> {

@@ -4,7 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ScenarioError } from '../../harness/errors.js';
-import type { BuiltImage } from '../../harness/providers/provider.js';
+import type { BuiltImage } from '../types.js';
 import { cacheKey, getOrBuild } from '../cache.js';
 import { fingerprint } from '../authorized-keys.js';
 import { checkAuthorizedKeys } from '../nixos/key-lines.js';

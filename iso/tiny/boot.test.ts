@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import ssh2 from 'ssh2';
 import { describeReal } from '../../fixtures/real-backend.js';
 import { allocatePorts, releasePorts } from '../../harness/ports.js';
-import type { BuiltImage } from '../../harness/providers/provider.js';
+import type { BuiltImage } from '../types.js';
 import { qmpCommand } from '../../harness/providers/qmp.js';
 import { buildImage } from '../index.js';
 import { tinyBootFiles } from './index.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BuiltImage } from '../../harness/providers/provider.js';
+import type { BuiltImage } from '../types.js';
 import { cacheKey } from '../cache.js';
 import { buildImage } from '../index.js';
 import { tinyInputs } from './index.js';

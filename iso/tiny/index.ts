@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { BuiltImage, DirectBoot } from '../../harness/providers/provider.js';
+import type { BuiltImage, DirectBoot } from '../types.js';
 import { cacheKey, getOrBuild } from '../cache.js';
 import { fingerprint, normalizeAuthorizedKeys } from '../authorized-keys.js';
 import { extractDeb, fetchDebs, resolvePackages, type ResolvedPackage } from '../debs.js';

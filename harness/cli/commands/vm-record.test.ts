@@ -14,7 +14,7 @@ import { EventBus, type EmittedEvent } from '../../events.js';
 import { vmFiles } from '../../paths.js';
 import { openDatabase } from '../../store/db.js';
 import { SqliteRecorder } from '../../../reporters/sqlite-recorder.js';
-import type { VmRecord } from '../../providers/vm-state.js';
+import type { VmRecord } from '../../vm-record.js';
 
 const RUN = 'run-vm-record-1';
 let root: string;

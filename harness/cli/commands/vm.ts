@@ -8,7 +8,7 @@ import { harnessPaths, vmFiles, type HarnessPaths } from '../../paths.js';
 import { HarnessError } from '../../errors.js';
 import { acquireLock } from '../../lock.js';
 import { getProvider } from '../../providers/registry.js';
-import { readVmRecord, type VmRecord } from '../../providers/vm-state.js';
+import { readVmRecord, type VmRecord } from '../../vm-record.js';
 import { connectSsh } from '../../ssh/connect.js';
 import { SshTarget } from '../../targets/ssh-target.js';
 import { knownHostsLine } from '../../ssh/host-key.js';

@@ -21,7 +21,8 @@ import { domainName, macFor } from './naming.js';
 import { listHarnessDomains, readDomainMetadata, reapOrphanDomains } from './reap.js';
 import { Virsh } from './virsh.js';
 import { libvirtTestTimeout } from './testing/timeouts.js';
-import { livePid, writeVmRecord, type VmRecord } from '../vm-state.js';
+import { livePid } from '../vm-state.js';
+import { writeVmRecord, type VmRecord } from '../../vm-record.js';
 
 const URI = 'qemu:///system';
 const virsh = new Virsh(URI);

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { basename, dirname } from 'node:path';
 import { pidAlive } from '../../lock.js';
-import { readVmRecord, type VmRecord } from '../vm-state.js';
+import { readVmRecord, type VmRecord } from '../../vm-record.js';
 import { HARNESS_XMLNS, metadataElement, type HarnessMetadata } from './domain-xml.js';
 import { readMetadata } from './domain-read.js';
 import { DOMAIN_PREFIX } from './naming.js';
@@ -45,7 +45,7 @@ export interface ReapOptions {
   host?: string;
   isPidAlive?: (pid: number) => boolean;
   prefix?: string;
-  /** Reads vm.json from the domain's recorded state dir (default: vm-state's readVmRecord). */
+  /** Reads vm.json from the domain's recorded state dir (default: harness/vm-record.ts readVmRecord). */
   readRecord?: (dir: string) => Promise<VmRecord | undefined>;
 }
 

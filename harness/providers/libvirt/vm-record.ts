@@ -1,7 +1,7 @@
-// The libvirt part of vm.json. The record itself is the shared VmRecord (harness/providers/vm-state.ts), so
+// The libvirt part of vm.json. The record itself is the shared VmRecord (harness/vm-record.ts), so
 // `harness vm` commands and crash reaping read a libvirt VM like a qemu one; what only libvirt needs (which
 // daemon, which domain, which ports we reserved) sits under `extra.libvirt`.
-import type { VmRecord } from '../vm-state.js';
+import type { VmRecord } from '../../vm-record.js';
 
 export interface LibvirtExtra {
   uri: string;
