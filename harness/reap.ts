@@ -11,7 +11,7 @@ import { breakLock, isLocked, pidAlive, readHolder } from './lock.js';
 import { livePid, removeVmDir } from './providers/vm-state.js';
 import { readVmRecord } from './vm-record.js';
 import { getProvider } from './providers/registry.js';
-import { reapRecorded } from './vm-action-record.js';
+import { reapRecorded, type OpenRunRecord } from './vm-action-record.js';
 
 export type Reaper = (paths: HarnessPaths, log: (msg: string) => void) => Promise<void>;
 
@@ -21,7 +21,8 @@ export function registerReaper(r: Reaper): void {
   extraReapers.push(r);
 }
 
-export async function reapOrphans(paths: HarnessPaths, log: (msg: string) => void = () => undefined): Promise<void> {
+/** Reaps what dead harness processes left in `paths.vms`; a reaped VM is recorded in its run through `openRecord`. */
+export async function reapOrphans(paths: HarnessPaths, log: (msg: string) => void, openRecord: OpenRunRecord): Promise<void> {
   const entries = (await readdir(paths.vms, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory() && !e.name.startsWith('.'));
   // `<name>.lock` is a directory too: kept apart, or it is taken for a VM dir and a stale lock is never reaped.
   const locks = entries.filter((e) => e.name.endsWith('.lock'));
@@ -30,7 +31,7 @@ export async function reapOrphans(paths: HarnessPaths, log: (msg: string) => voi
   // VM dirs before locks: a dead holder's lock is the evidence that a container dir is orphaned.
   for (const e of dirs) {
     try {
-      if ((await reapVm(paths, e.name, log)) === 'dead-container') deadContainerDirs.push(e.name);
+      if ((await reapVm(paths, e.name, log, openRecord)) === 'dead-container') deadContainerDirs.push(e.name);
     } catch (err) {
       log(`could not reap ${e.name}: ${(err as Error).message}`);
     }
@@ -40,7 +41,7 @@ export async function reapOrphans(paths: HarnessPaths, log: (msg: string) => voi
   for (const name of deadContainerDirs) await reapContainerDir(paths, name, log).catch((err: Error) => log(`could not reap ${name}: ${err.message}`));
 }
 
-async function reapVm(paths: HarnessPaths, name: string, log: (msg: string) => void): Promise<'dead-container' | undefined> {
+async function reapVm(paths: HarnessPaths, name: string, log: (msg: string) => void, openRecord: OpenRunRecord): Promise<'dead-container' | undefined> {
   const files = vmFiles(paths.vms, name);
   const holder = await readHolder(files.lock);
   if (await isLocked(files.lock)) {
@@ -58,7 +59,8 @@ async function reapVm(paths: HarnessPaths, name: string, log: (msg: string) => v
     const provider = getProvider(rec.provider, { paths, privateKeyPath: rec.privateKeyPath });
     // Recorded against the run that made it (a Warning SystemEvent and the transitions), when that run is on record.
     const status = () => provider.status(name, paths.vms);
-    await reapRecorded(paths.db, name, rec, status, () => provider.clean(name, paths.vms, { preserveDisk: rec.teardown === 'preserve-disk' }), log);
+    const clean = () => provider.clean(name, paths.vms, { preserveDisk: rec.teardown === 'preserve-disk' });
+    await reapRecorded({ dbPath: paths.db, open: openRecord }, name, rec, status, clean, log);
     log(`reaped VM ${name} left by dead harness pid ${rec.ownerPid}`);
     return;
   }

@@ -2,12 +2,28 @@
 // goes into the record of the run that created it: the run id is in vm.json. The events go through the same
 // recorder and EventWriter as a run's own, appended to the existing run (never a placeholder run). Nothing here
 // ever fails the command: a VM from an older harness (no run id), no database, or a run not in it only says so
-// through `note` (callers show it in verbose/debug mode); a database error is a warning.
+// through `note` (callers show it in verbose/debug mode); a database error is a warning. The record is opened
+// through `RunRecordAt.open`, which the CLI wires to the SQLite recorder: the core never names a reporter.
 import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { EventBus, type EmittedEvent, type TeardownPolicy, type VmStatus } from './events.js';
+import { EventBus, type EmittedEvent, type Subscriber, type TeardownPolicy, type VmStatus } from './events.js';
 import type { VmRecord } from './vm-record.js';
-import { SqliteRecorder } from '../reporters/sqlite-recorder.js';
+
+/** A run record opened to append to runs already in it: it never adds a run (reporters/sqlite-recorder.ts). */
+export interface RunRecordAppender extends Subscriber {
+  /** Whether the record holds run `runId` (may throw when the record cannot be read). */
+  hasRun(runId: string): boolean;
+  close(): Promise<void>;
+}
+
+/** Opens the record at `dbPath` for appending; rejects when it cannot be opened. */
+export type OpenRunRecord = (dbPath: string) => Promise<RunRecordAppender>;
+
+/** Where VM actions are recorded: the run database and how to open it. */
+export interface RunRecordAt {
+  dbPath: string;
+  open: OpenRunRecord;
+}
 
 export interface VmActionRecord {
   /** Whether events reach a run record (false: they are dropped). */
@@ -26,7 +42,8 @@ export interface OpenVmActionOptions {
 const NOTHING: VmActionRecord = { recording: false, emit: () => undefined, close: async () => undefined };
 
 /** Opens the record of the run that created `rec`'s VM, or a no-op when there is none to append to. */
-export async function openVmActionRecord(dbPath: string, name: string, rec: VmRecord | undefined, opts: OpenVmActionOptions): Promise<VmActionRecord> {
+export async function openVmActionRecord(at: RunRecordAt, name: string, rec: VmRecord | undefined, opts: OpenVmActionOptions): Promise<VmActionRecord> {
+  const { dbPath } = at;
   const runId = rec?.runId;
   if (!runId) {
     opts.note(`nothing recorded: VM ${name} has no run id in its vm.json (made by an older harness, or no vm.json)`);
@@ -37,16 +54,16 @@ export async function openVmActionRecord(dbPath: string, name: string, rec: VmRe
     opts.note(`nothing recorded: no run database at ${dbPath}`);
     return NOTHING;
   }
-  let recorder: SqliteRecorder;
+  let recorder: RunRecordAppender;
   try {
-    recorder = await SqliteRecorder.open(dbPath, { existingRunsOnly: true });
+    recorder = await at.open(dbPath);
   } catch (e) {
     opts.warn(`could not open the run record ${dbPath}, nothing recorded: ${(e as Error).message}`);
     return NOTHING;
   }
   let known: boolean;
   try {
-    known = recorder.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(runId) !== undefined;
+    known = recorder.hasRun(runId);
   } catch (e) {
     await recorder.close();
     opts.warn(`could not read the run record ${dbPath}, nothing recorded: ${(e as Error).message}`);
@@ -135,14 +152,14 @@ export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
  * Warning SystemEvent, the transitions, the teardown. `clean` does the removal; its error is recorded and rethrown.
  */
 export async function reapRecorded(
-  dbPath: string,
+  at: RunRecordAt,
   name: string,
   rec: VmRecord,
   status: () => Promise<VmStatus>,
   clean: () => Promise<void>,
   log: (msg: string) => void,
 ): Promise<void> {
-  const record = await openVmActionRecord(dbPath, name, rec, { note: (m) => debugEnabled() && log(`reaper: ${m}`), warn: log });
+  const record = await openVmActionRecord(at, name, rec, { note: (m) => debugEnabled() && log(`reaper: ${m}`), warn: log });
   try {
     const from = await statusBefore(record, status);
     const why = `reaped ${actor()}: the harness that started it (pid ${rec.ownerPid}) is dead`;

@@ -5,6 +5,8 @@
 import type { HarnessEvent, Subscriber } from '../harness/events.js';
 import { openDatabase, resolveDbPath, type Db } from '../harness/store/db.js';
 import { EventWriter, type WriterOptions } from '../harness/store/write-events.js';
+import { runExists } from '../harness/store/queries/runs.js';
+import type { RunRecordAppender } from '../harness/vm-action-record.js';
 
 export interface RecorderOptions extends WriterOptions {
   /** Flush when this many events are buffered (default 500). */
@@ -103,4 +105,13 @@ export class SqliteRecorder implements Subscriber {
     }
     if (this.ownsDb) this.db.close();
   }
+}
+
+/**
+ * The record at `path` opened to append to runs already in it (`harness vm` actions, the crash reaper): what the
+ * CLI hands the core as its OpenRunRecord. Rejects when the database cannot be opened.
+ */
+export async function openRunAppender(path: string): Promise<RunRecordAppender> {
+  const recorder = await SqliteRecorder.open(path, { existingRunsOnly: true });
+  return { onEvent: (e) => recorder.onEvent(e), hasRun: (runId) => runExists(recorder.db, runId), close: () => recorder.close() };
 }

@@ -22,9 +22,10 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     return 0;
   }
   try {
-    // Crash recovery before any command: orphans of a killed harness are reaped by the marks it left.
-    const { reapOrphans } = await import('./extensions.js');
-    await reapOrphans(harnessPaths(io.env, io.cwd), (m) => io.err(`harness: ${m}\n`));
+    // Crash recovery before any command: orphans of a killed harness are reaped by the marks it left, and each
+    // reaped VM is recorded in its run through the SQLite recorder (loaded here, not by the core).
+    const [{ reapOrphans }, { openRunAppender }] = await Promise.all([import('./extensions.js'), import('../../reporters/sqlite-recorder.js')]);
+    await reapOrphans(harnessPaths(io.env, io.cwd), (m) => io.err(`harness: ${m}\n`), openRunAppender);
     return await cmd.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { extraProbes } from '../doctor-probes.js';
 import { harnessPaths } from '../paths.js';
 import { reapOrphans } from '../reap.js';
+import { openRunAppender } from '../../reporters/sqlite-recorder.js';
 import { dockerode } from './docker-client.js';
 import { harnessLabels } from './labels.js';
 import { ensureBaseImage } from './local-image.js';
@@ -43,7 +44,7 @@ describe('container hooks', () => {
     const logs: string[] = [];
     try {
       await c.start();
-      await reapOrphans(harnessPaths({ HARNESS_PROJECT_DIR: work }), (m) => logs.push(m));
+      await reapOrphans(harnessPaths({ HARNESS_PROJECT_DIR: work }), (m) => logs.push(m), openRunAppender);
       await expect(c.inspect()).rejects.toMatchObject({ statusCode: 404 });
     } finally {
       await c.remove({ force: true }).catch(() => undefined);

@@ -14,6 +14,7 @@ import { SshTarget } from '../../targets/ssh-target.js';
 import { knownHostsLine } from '../../ssh/host-key.js';
 import { readFile } from 'node:fs/promises';
 import { actor, debugEnabled, openVmActionRecord, performRecorded, statusBefore, userAction, type VmActionRecord } from '../../vm-action-record.js';
+import { openRunAppender } from '../../../reporters/sqlite-recorder.js';
 
 const USAGE = `usage: harness vm <list|status|ssh|stop|clean> ...
   harness vm list [--json]                 every VM in vms/ with its status
@@ -109,7 +110,7 @@ const RECORD_FLAGS = { db: { type: 'string' }, verbose: { type: 'boolean', short
 function openRecord(sub: string, name: string, rec: VmRecord | undefined, io: CliIo, paths: HarnessPaths, flags: { db?: string; verbose?: boolean }) {
   const db = flags.db ? harnessPaths(io.env, io.cwd, { db: flags.db }).db : paths.db;
   const verbose = (flags.verbose ?? false) || debugEnabled(io.env);
-  return openVmActionRecord(db, name, rec, {
+  return openVmActionRecord({ dbPath: db, open: openRunAppender }, name, rec, {
     note: (m) => verbose && io.err(`harness vm ${sub}: ${m}\n`),
     warn: (m) => io.err(`harness vm ${sub}: ${m}\n`),
   });

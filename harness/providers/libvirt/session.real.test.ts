@@ -16,6 +16,7 @@ import type { EmittedEvent } from '../../events.js';
 import { projectKeyPair, type KeyPair } from '../../keys.js';
 import { harnessPaths } from '../../paths.js';
 import { reapOrphans } from '../../reap.js';
+import { openRunAppender } from '../../../reporters/sqlite-recorder.js';
 import { vmSchema } from '../../scenario/schema.js';
 import { LibvirtProvider, type LibvirtStartedMachine } from '../libvirt.js';
 import type { BuiltImage } from '../provider.js';
@@ -111,7 +112,7 @@ describeReal('libvirt provider on qemu:///session (TCG)', noSession, () => {
       await virsh.ok(['define', xmlPath]);
     }
     const logs: string[] = [];
-    await reapOrphans({ ...harnessPaths(), vms: join(root, 'no-vms') }, (msg) => logs.push(msg));
+    await reapOrphans({ ...harnessPaths(), vms: join(root, 'no-vms') }, (msg) => logs.push(msg), openRunAppender);
     // As root the session's domains are the system driver's, so the system sweep is the one that finds it.
     expect(logs).toContain(`reaped libvirt domain ${d} on ${process.getuid?.() === 0 ? 'qemu:///system' : URI} left by a dead harness process`);
     expect((await virsh.run(['domstate', d])).exitCode).toBe(1);
@@ -178,8 +179,9 @@ describeReal('orphan reaper on a non-root user\'s qemu:///session daemon', canno
     const url = (p: string) => JSON.stringify(new URL(`file://${resolve(p)}`).href);
     await writeFile(
       script,
-      `import { reapOrphans } from ${url('harness/reap.ts')};\nawait import(${url('harness/providers/libvirt.ts')});\n` +
-        `const logs = [];\nawait reapOrphans({ vms: ${JSON.stringify(join(root, 'no-vms'))} }, (m) => logs.push(m));\nconsole.log(JSON.stringify(logs));\n`,
+      `import { reapOrphans } from ${url('harness/reap.ts')};\nimport { openRunAppender } from ${url('reporters/sqlite-recorder.ts')};\n` +
+        `await import(${url('harness/providers/libvirt.ts')});\nconst logs = [];\n` +
+        `await reapOrphans({ vms: ${JSON.stringify(join(root, 'no-vms'))} }, (m) => logs.push(m), openRunAppender);\nconsole.log(JSON.stringify(logs));\n`,
     );
     const t0 = performance.now();
     const r = await asNobody([resolve('node_modules/.bin/tsx'), script]);

@@ -22,6 +22,11 @@ export function listRuns(db: Db, f: { scenario?: string; status?: string; limit?
     .all({ scenario: f.scenario ?? null, status: f.status ?? null, limit: f.limit ?? 20 }) as RunSummary[];
 }
 
+/** Whether run `id` (a full id) is in the record. */
+export function runExists(db: Db, id: string): boolean {
+  return db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id) !== undefined;
+}
+
 /** Resolves a full id or a unique prefix of one (ids are long; people type the start). */
 export function resolveRunId(db: Db, idOrPrefix: string): string {
   const exact = db.prepare('SELECT id FROM runs WHERE id = ?').pluck().get(idOrPrefix) as string | undefined;
