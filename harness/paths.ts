@@ -1,9 +1,12 @@
 // Where the harness keeps things. Every location can be moved with an environment variable (tests use this).
+// They belong to the project that uses the harness (found from the working directory, as npm finds it), never
+// to the harness's own install dir under node_modules.
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 
 export interface HarnessPaths {
-  /** Project root: scenario paths, vms/ and .harness/ resolve against it. */
+  /** Project root (HARNESS_PROJECT_DIR, else projectRoot(cwd)): vms/ and .harness/ resolve against it. */
   root: string;
   /** Runtime VM state, one folder per VM (DESIGN.md "Machine state on disk"). */
   vms: string;
@@ -22,7 +25,7 @@ export interface PathFlags {
 }
 
 export function harnessPaths(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd(), flags: PathFlags = {}): HarnessPaths {
-  const root = resolve(env.HARNESS_PROJECT_DIR ?? cwd);
+  const root = env.HARNESS_PROJECT_DIR ? resolve(cwd, env.HARNESS_PROJECT_DIR) : projectRoot(cwd);
   const vms = resolve(root, env.HARNESS_VMS_DIR ?? 'vms');
   return {
     root,
@@ -31,6 +34,21 @@ export function harnessPaths(env: NodeJS.ProcessEnv = process.env, cwd = process
     keys: resolve(root, env.HARNESS_KEYS_DIR ?? join('.harness', 'keys')),
     db: flags.db ? resolve(cwd, flags.db) : resolve(root, env.HARNESS_DB ?? join(vms, 'harness.db')),
   };
+}
+
+/**
+ * The project a working directory belongs to: the nearest directory at or above it with a package.json, outside
+ * any node_modules (a command started inside an installed package still works for the project that installed it);
+ * the working directory itself when there is none.
+ */
+export function projectRoot(cwd: string, exists: (path: string) => boolean = existsSync): string {
+  const abs = resolve(cwd);
+  const nm = abs.split(sep).indexOf('node_modules');
+  const start = nm > 0 ? abs.split(sep).slice(0, nm).join(sep) || sep : abs;
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (exists(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return nm > 0 ? start : abs;
+  }
 }
 
 /** The per-VM state directory and the files in it, named as quickemu names them. */
