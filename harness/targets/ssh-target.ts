@@ -7,7 +7,7 @@ import { connectSsh, type ConnectOptions, type SshSession } from '../ssh/connect
 import { runOnChannel } from '../ssh/exec-channel.js';
 import { execGet, execPut } from '../ssh/exec-copy.js';
 import { envPrefix } from '../ssh/shell-quote.js';
-import { openSftp, SftpUnavailable, sftpGet, sftpPut } from '../ssh/sftp-copy.js';
+import { endSftp, openSftp, SftpUnavailable, sftpGet, sftpPut } from '../ssh/sftp-copy.js';
 import { TailSink } from '../ssh/tail-sink.js';
 import type { CopyOptions, ExecOptions, ExecResult, Target } from './target.js';
 
@@ -121,7 +121,7 @@ export class SshTarget implements Target {
               else await sftpGet(sftp, from, to);
             } finally {
               signal?.removeEventListener('abort', onAbort);
-              sftp.end();
+              await endSftp(sftp);
             }
             this.lastTransport = 'sftp';
             return;
