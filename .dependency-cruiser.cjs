@@ -44,7 +44,7 @@ module.exports = {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|vms|\\.harness)/' },
+    exclude: { path: '^(node_modules|vms|\\.harness|dist)/' }, // dist/: the package build (npm pack)
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default', 'types'],

@@ -2,7 +2,7 @@
 // default: qemu loads the kernel and initramfs itself) and `boot: iso` (BIOS, then GRUB from the CD). GRUB marks
 // the kernel command line with BOOT_IMAGE=, a direct boot does not: that tells the paths apart from inside.
 import { describe, expect, test } from 'vitest';
-import { useScenario } from '../fixtures/scenario.js';
+import { useScenario } from 'vm-harness/vitest';
 
 const env = useScenario({
   name: 'boot-modes',

@@ -4,8 +4,8 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { useScenario } from '../fixtures/scenario.js';
-import { AssertionFailed } from '../harness/errors.js';
+import { AssertionFailed } from 'vm-harness';
+import { useScenario } from 'vm-harness/vitest';
 
 const env = useScenario('scenarios/smoke.yaml');
 

@@ -13,16 +13,15 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { describeReal, itReal } from '../fixtures/real-backend.js';
 import { EventBus } from '../harness/events.js';
 import { projectKeyPair } from '../harness/keys.js';
-import type { RunningVm } from '../harness/machine.js';
 import { harnessPaths } from '../harness/paths.js';
 import { makePlan } from '../harness/plan.js';
 import { QemuProvider } from '../harness/providers/qemu.js';
 import type { BuiltImage } from '../harness/providers/provider.js';
-import { defineScenario } from '../harness/scenario/define.js';
 import { Session } from '../harness/session.js';
 import { newRunId } from '../harness/store/run-id.js';
 import { SshTarget } from '../harness/targets/ssh-target.js';
 import { buildTinyImage } from '../iso/tiny/index.js';
+import { defineScenario, type RunningVm } from 'vm-harness';
 
 const qemu = await new QemuProvider({ cacheDir: '', privateKeyPath: '' }).probe();
 const qemuUnavailable = !qemu.available && `${qemu.reason} (fix: ${qemu.fix})`;

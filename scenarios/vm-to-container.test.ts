@@ -3,8 +3,8 @@
 import { expect, test } from 'vitest';
 import { qemuUnavailable } from '../fixtures/backend-probes.js';
 import { describeReal } from '../fixtures/real-backend.js';
-import { useScenario } from '../fixtures/scenario.js';
 import { dockerUnavailable } from '../harness/containers/test-helpers.js';
+import { useScenario } from 'vm-harness/vitest';
 
 const unavailable = (await dockerUnavailable()) ?? (await qemuUnavailable());
 /** One command in the booted TCG guest or the running container (booting is beforeAll's): ~1 s, room for load. */
